@@ -1,0 +1,3 @@
+from rlstudio.cli import main
+
+raise SystemExit(main())

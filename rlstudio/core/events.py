@@ -1,0 +1,251 @@
+"""The experiment's event log: ``events.jsonl`` in the experiment folder, one JSON object a line.
+
+The runner appends; the CLI's progress view, the GUI and any other reader follow it live or replay it later.
+:class:`ExperimentState` is the one place that turns a stream of events into "what is this experiment's state",
+so the terminal view, the GUI and tests agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+EVENTS_FILE = "events.jsonl"
+
+EXPERIMENT_STARTED = "experiment_started"
+EXPERIMENT_RESUMED = "experiment_resumed"
+EXPERIMENT_STOPPED = "experiment_stopped"  # interrupted; resumable
+EXPERIMENT_FINISHED = "experiment_finished"
+TRIAL_STARTED = "trial_started"
+TRIAL_RESUMED = "trial_resumed"
+TRIAL_RESULT = "trial_result"
+CHECKPOINT_SAVED = "checkpoint_saved"
+TRIAL_COMPLETED = "trial_completed"
+TRIAL_ERRORED = "trial_errored"
+RUNNER_ERROR = "runner_error"  # the runner itself failed before or outside Tune
+FINAL_MODEL_SAVED = "final_model_saved"
+EVALUATED = "evaluated"
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN/inf: write them as null so every reader (and `jq`) can parse the file."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        try:
+            return _clean(item())
+        except (TypeError, ValueError):
+            pass
+    return str(value)
+
+
+class EventWriter:
+    """Appends events; each line is written with a single ``write`` on an O_APPEND file and flushed, so
+    concurrent readers never see half a line followed by another event's text."""
+
+    def __init__(self, folder: str | Path):
+        self.path = Path(folder) / EVENTS_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def emit(self, event: str, **fields: Any) -> dict:
+        record = {"event": event, "time": time.time(), **_clean(fields)}
+        line = json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
+        return record
+
+
+def read_events(folder: str | Path) -> list[dict]:
+    return list(EventTail(folder).read_new())
+
+
+class EventTail:
+    """Reads the events appended since the last call; a partial last line is kept until it is complete."""
+
+    def __init__(self, folder: str | Path):
+        self.path = Path(folder) / EVENTS_FILE
+        self._offset = 0
+        self._partial = b""
+
+    def read_new(self) -> Iterator[dict]:
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return
+        self._offset += len(chunk)
+        data = self._partial + chunk
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a damaged line (e.g. a disk-full write) must not hide the rest
+
+
+# ---- state rebuilt from events ---------------------------------------------------------------------
+
+RESULT_METRICS = ("episode_return_mean", "episode_len_mean", "timesteps", "time_s", "iteration")
+
+
+@dataclass
+class TrialState:
+    trial_id: str
+    config: dict = field(default_factory=dict)
+    status: str = "pending"  # pending | running | completed | errored | stopped
+    results: list[dict] = field(default_factory=list)
+    checkpoints: list[dict] = field(default_factory=list)
+    error: str | None = None
+    traceback: str | None = None
+
+    @property
+    def last(self) -> dict:
+        return self.results[-1] if self.results else {}
+
+    @property
+    def iteration(self) -> int:
+        return int(self.last.get("iteration") or 0)
+
+    @property
+    def timesteps(self) -> int:
+        return int(self.last.get("timesteps") or 0)
+
+    @property
+    def best_return(self) -> float | None:
+        values = [r["episode_return_mean"] for r in self.results if r.get("episode_return_mean") is not None]
+        return max(values) if values else None
+
+    @property
+    def current_return(self) -> float | None:
+        for r in reversed(self.results):
+            if r.get("episode_return_mean") is not None:
+                return r["episode_return_mean"]
+        return None
+
+    @property
+    def last_checkpoint(self) -> str | None:
+        return self.checkpoints[-1]["path"] if self.checkpoints else None
+
+
+@dataclass
+class ExperimentState:
+    name: str = ""
+    spec: dict = field(default_factory=dict)
+    planned_trials: int | None = None
+    status: str = "unknown"  # running | stopped | completed | failed | unknown
+    started: float | None = None
+    finished: float | None = None
+    trials: dict[str, TrialState] = field(default_factory=dict)
+    best: dict = field(default_factory=dict)
+    runner_error: str | None = None
+    final_model: dict | None = None
+    evaluations: list[dict] = field(default_factory=list)
+
+    def apply(self, ev: dict) -> None:
+        kind = ev.get("event")
+        tid = ev.get("trial_id")
+        if kind in (EXPERIMENT_STARTED, EXPERIMENT_RESUMED):
+            if kind == EXPERIMENT_STARTED:
+                self.spec = ev.get("spec", {})
+                self.name = ev.get("name", self.spec.get("name", ""))
+                self.planned_trials = ev.get("planned_trials")
+                self.started = ev.get("time")
+            self.status = "running"
+        elif kind == EXPERIMENT_STOPPED:
+            self.status = "stopped"
+            for t in self.trials.values():
+                if t.status in ("running", "pending"):
+                    t.status = "stopped"
+        elif kind == EXPERIMENT_FINISHED:
+            self.status = ev.get("status", "completed")
+            self.finished = ev.get("time")
+            self.best = {k: ev.get(k) for k in ("best_trial_id", "best_config", "best_metric", "best_checkpoint")}
+        elif kind == RUNNER_ERROR:
+            self.status = "failed"
+            self.runner_error = ev.get("message")
+        elif kind == FINAL_MODEL_SAVED:
+            self.final_model = ev
+        elif kind == EVALUATED:
+            self.evaluations.append(ev)
+        elif tid is not None:
+            trial = self.trials.setdefault(tid, TrialState(tid))
+            if kind in (TRIAL_STARTED, TRIAL_RESUMED):
+                if ev.get("config"):
+                    trial.config = ev["config"]
+                trial.status = "running"
+            elif kind == TRIAL_RESULT:
+                trial.results.append({k: v for k, v in ev.items() if k not in ("event", "trial_id")})
+                if trial.status == "pending":
+                    trial.status = "running"
+            elif kind == CHECKPOINT_SAVED:
+                trial.checkpoints.append({"iteration": ev.get("iteration"), "path": ev.get("path"),
+                                          "timesteps": ev.get("timesteps")})
+            elif kind == TRIAL_COMPLETED:
+                trial.status = "completed"
+            elif kind == TRIAL_ERRORED:
+                trial.status = "errored"
+                trial.error = ev.get("message")
+                trial.traceback = ev.get("traceback")
+
+    def best_trial(self) -> TrialState | None:
+        scored = [t for t in self.trials.values() if t.best_return is not None]
+        return max(scored, key=lambda t: t.best_return) if scored else None
+
+    @classmethod
+    def replay(cls, events) -> "ExperimentState":
+        state = cls()
+        for ev in events:
+            state.apply(ev)
+        return state
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "ExperimentState":
+        return cls.replay(read_events(folder))
+
+
+def progress_fraction(trial: TrialState, stop: dict) -> float:
+    """How far a trial is toward its nearest stop criterion (0..1)."""
+    last = trial.last
+    fractions = []
+    for key, field_name in (("iterations", "iteration"), ("timesteps", "timesteps"), ("time_s", "time_s")):
+        target = stop.get(key)
+        if target and last.get(field_name) is not None:
+            fractions.append(last[field_name] / target)
+    target_return = stop.get("episode_return_mean")
+    if target_return is not None and trial.current_return is not None and target_return > 0:
+        fractions.append(max(trial.current_return, 0) / target_return)
+    if trial.status in ("completed", "errored", "stopped"):
+        return 1.0
+    return min(max(fractions), 1.0) if fractions else 0.0
+
+
+def eta_seconds(state: ExperimentState, now: float | None = None) -> float | None:
+    """Remaining seconds, from the mean progress rate of the trials so far (None until it can be told)."""
+    stop = state.spec.get("stop", {}) if state.spec else {}
+    planned = state.planned_trials or len(state.trials)
+    if not planned or state.started is None:
+        return None
+    done = sum(progress_fraction(t, stop) for t in state.trials.values())
+    if done <= 0:
+        return None
+    elapsed = (now or time.time()) - state.started
+    return max(elapsed * (planned - done) / done, 0.0)

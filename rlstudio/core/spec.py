@@ -1,0 +1,315 @@
+"""The experiment file: typed, versioned, round-trippable.
+
+Loading never executes code (``yaml.safe_load``) and never raises on a badly shaped file: whatever cannot
+be read into the typed model is recorded as a :class:`~rlstudio.core.problems.Problem` on the spec, and
+:func:`rlstudio.core.validation.validate` reports it with the rest. Keys this version does not know are kept
+in ``extra`` mappings and written back unchanged, so a hand-written file survives a trip through the GUI.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlstudio.core.problems import Problem
+
+SCHEMA_VERSION = 1
+
+SEARCH_ALGORITHMS = ("grid", "random", "optuna", "hyperopt")
+SCHEDULERS = ("fifo", "asha", "pbt", "median")
+STOP_KEYS = ("episode_return_mean", "timesteps", "iterations", "time_s")
+
+
+@dataclass
+class EnvSpec:
+    id: str | None = "CartPole-v1"
+    entry_point: str | None = None
+    kwargs: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.id or self.entry_point or "?"
+
+
+@dataclass
+class Resources:
+    env_runners: int = 1
+    envs_per_runner: int = 1
+    learners: int = 0
+    gpus_per_learner: float = 0
+    max_concurrent_trials: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Search:
+    algorithm: str = "grid"
+    num_samples: int = 1
+    seed: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Scheduler:
+    type: str = "fifo"
+    #: the scheduler's options (grace_period, reduction_factor, perturbation_interval, mutations, ...)
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class Stop:
+    episode_return_mean: float | None = None
+    timesteps: int | None = None
+    iterations: int | None = None
+    time_s: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def criteria(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in STOP_KEYS if getattr(self, k) is not None}
+
+
+@dataclass
+class CheckpointSettings:
+    every: int = 0
+    at_end: bool = True
+    keep: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class RaySettings:
+    address: str = "local"
+    num_cpus: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class ExperimentSpec:
+    name: str = "experiment"
+    env: EnvSpec = field(default_factory=EnvSpec)
+    algorithm: str = "PPO"
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
+    search: Search = field(default_factory=Search)
+    scheduler: Scheduler = field(default_factory=Scheduler)
+    stop: Stop = field(default_factory=Stop)
+    checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
+    ray: RaySettings = field(default_factory=RaySettings)
+    description: str | None = None
+    extra: dict = field(default_factory=dict)
+    #: problems met while reading the file (wrong shapes); reported by validation, never written
+    load_problems: list[Problem] = field(default_factory=list, compare=False, repr=False)
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "ExperimentSpec":
+        problems: list[Problem] = []
+        if not isinstance(data, dict):
+            spec = cls()
+            spec.load_problems.append(
+                Problem("", "the file must be a mapping of sections (name:, env:, algorithm:, ...)",
+                        given=_short(data)))
+            return spec
+        data = migrate(copy.deepcopy(data), problems)
+        spec = cls()
+        spec.name = _scalar(data, "name", spec.name, str, problems)
+        spec.description = _scalar(data, "description", None, str, problems)
+        spec.algorithm = _scalar(data, "algorithm", spec.algorithm, str, problems)
+        spec.env = _section(data, "env", EnvSpec, problems)
+        spec.resources = _section(data, "resources", Resources, problems)
+        spec.search = _section(data, "search", Search, problems)
+        spec.stop = _section(data, "stop", Stop, problems)
+        spec.checkpoint = _section(data, "checkpoint", CheckpointSettings, problems)
+        spec.ray = _section(data, "ray", RaySettings, problems)
+        spec.scheduler = _scheduler(data.get("scheduler"), problems)
+        hp = data.get("hyperparameters", {})
+        if hp is None:
+            hp = {}
+        if not isinstance(hp, dict):
+            problems.append(Problem("hyperparameters", "must be a mapping of option name to value or domain",
+                                    given=_short(hp)))
+            hp = {}
+        spec.hyperparameters = {str(k): v for k, v in hp.items()}
+        known = {"schema_version", "name", "description", "algorithm", "env", "resources", "search", "stop",
+                 "checkpoint", "ray", "scheduler", "hyperparameters"}
+        spec.extra = {k: v for k, v in data.items() if k not in known}
+        spec.load_problems = problems
+        return spec
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "name": self.name}
+        if self.description is not None:
+            out["description"] = self.description
+        out["env"] = _section_dict(self.env)
+        out["algorithm"] = self.algorithm
+        out["hyperparameters"] = copy.deepcopy(self.hyperparameters)
+        out["resources"] = _section_dict(self.resources)
+        out["search"] = _section_dict(self.search)
+        out["scheduler"] = {"type": self.scheduler.type, **copy.deepcopy(self.scheduler.options)}
+        out["stop"] = _section_dict(self.stop)
+        out["checkpoint"] = _section_dict(self.checkpoint)
+        out["ray"] = _section_dict(self.ray)
+        out.update(copy.deepcopy(self.extra))
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, width=100)
+
+    def copy(self) -> "ExperimentSpec":
+        return ExperimentSpec.from_dict(self.to_dict())
+
+
+def load_spec(path: str | Path) -> ExperimentSpec:
+    """Read an experiment file. Raises ``SpecFileError`` only when the file cannot be read as YAML at all."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return loads_spec(text, source=str(path))
+
+
+def loads_spec(text: str, source: str = "<text>") -> ExperimentSpec:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecFileError(f"{source} is not valid YAML{where}: {problem}") from None
+    return ExperimentSpec.from_dict(data)
+
+
+def save_spec(spec: ExperimentSpec, path: str | Path) -> None:
+    """Write atomically: a crash mid-write leaves the previous file intact."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(spec.to_yaml(), encoding="utf-8")
+    tmp.replace(path)
+
+
+class SpecFileError(Exception):
+    """The file could not be read or parsed at all (as opposed to problems inside it)."""
+
+
+# ---- migration -----------------------------------------------------------------------------------
+
+def migrate(data: dict, problems: list[Problem]) -> dict:
+    """Bring a file of an older ``schema_version`` to the current one.
+
+    Version 0 was the draft format used before the first release: ``environment`` instead of ``env`` (a bare
+    id string allowed), ``params`` instead of ``hyperparameters``, ``workers`` instead of ``resources`` with
+    ``num_env_runners``/``num_envs_per_env_runner``, and ``search_alg`` at the top level.
+    """
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        problems.append(Problem("schema_version", "must be a whole number", given=_short(version),
+                                allowed=f"0..{SCHEMA_VERSION}"))
+        return data
+    if version > SCHEMA_VERSION:
+        problems.append(Problem("schema_version", "this file was written by a newer RL Studio",
+                                given=version, allowed=f"0..{SCHEMA_VERSION}"))
+        return data
+    if version < 0:
+        problems.append(Problem("schema_version", "unknown version", given=version,
+                                allowed=f"0..{SCHEMA_VERSION}"))
+        return data
+    if version == 0:
+        data = _migrate_0_to_1(data)
+    data["schema_version"] = SCHEMA_VERSION
+    return data
+
+
+def _migrate_0_to_1(data: dict) -> dict:
+    out = dict(data)
+    if "environment" in out:
+        env = out.pop("environment")
+        out["env"] = {"id": env} if isinstance(env, str) else env
+    if "params" in out:
+        out["hyperparameters"] = out.pop("params")
+    if "workers" in out:
+        workers = out.pop("workers")
+        if isinstance(workers, dict):
+            renames = {"num_env_runners": "env_runners", "num_envs_per_env_runner": "envs_per_runner",
+                       "num_learners": "learners", "num_gpus_per_learner": "gpus_per_learner"}
+            workers = {renames.get(k, k): v for k, v in workers.items()}
+        out["resources"] = workers
+    if "search_alg" in out:
+        search = dict(out.get("search") or {})
+        search["algorithm"] = out.pop("search_alg")
+        out["search"] = search
+    return out
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+_TYPE_WORDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false", dict: "a mapping"}
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _scalar(data: dict, key: str, default: Any, typ: type, problems: list[Problem]) -> Any:
+    value = data.get(key, default)
+    if value is None or isinstance(value, typ):
+        return value
+    problems.append(Problem(key, f"must be {_TYPE_WORDS.get(typ, typ.__name__)}", given=_short(value)))
+    return default
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return {f.name: f for f in dataclasses.fields(cls) if f.name != "extra"}
+
+
+def _section(data: dict, key: str, cls: type, problems: list[Problem]):
+    raw = data.get(key)
+    obj = cls()
+    if raw is None:
+        return obj
+    if not isinstance(raw, dict):
+        problems.append(Problem(key, "must be a mapping of options", given=_short(raw)))
+        return obj
+    fields = _field_types(cls)
+    extra = {}
+    for k, v in raw.items():
+        if k in fields:
+            setattr(obj, k, copy.deepcopy(v))
+        else:
+            extra[k] = copy.deepcopy(v)
+    obj.extra = extra
+    return obj
+
+
+def _scheduler(raw: Any, problems: list[Problem]) -> Scheduler:
+    if raw is None:
+        return Scheduler()
+    if isinstance(raw, str):
+        return Scheduler(type=raw)
+    if not isinstance(raw, dict):
+        problems.append(Problem("scheduler", "must be a mapping with a 'type'", given=_short(raw)))
+        return Scheduler()
+    raw = copy.deepcopy(raw)
+    typ = raw.pop("type", "fifo")
+    return Scheduler(type=typ, options=raw)
+
+
+def _section_dict(obj) -> dict:
+    out = {}
+    for name in _field_types(type(obj)):
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        out[name] = copy.deepcopy(value)
+    out.update(copy.deepcopy(obj.extra))
+    return out

@@ -1,0 +1,413 @@
+"""Check an experiment before anything starts: every problem at once, each naming its field.
+
+``validate(spec)`` is fast and imports nothing heavy (it is what the GUI runs as the user types).
+``validate(spec, deep=True)`` also builds the environment once to read its spaces (DQN on a Box space, a
+custom entry point that does not import); ``cluster=`` adds the check that a trial fits the Ray session.
+Custom modules are imported only in deep mode.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from rlstudio.core import catalog
+from rlstudio.core.domains import DOMAIN_KINDS, as_domain, candidate_values, domain_problems
+from rlstudio.core.problems import Problem
+from rlstudio.core.spec import SCHEDULERS, SEARCH_ALGORITHMS, STOP_KEYS, ExperimentSpec
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What a Ray session offers: total CPUs and GPUs (as ``ray.cluster_resources()`` reports them)."""
+    cpus: float
+    gpus: float = 0.0
+    address: str = "local"
+
+
+SCHEDULER_OPTIONS = {
+    "fifo": {},
+    "asha": {"grace_period": "int", "reduction_factor": "number", "max_t": "int", "brackets": "int"},
+    "median": {"grace_period": "number", "min_samples_required": "int"},
+    "pbt": {"perturbation_interval": "int", "mutations": "mapping", "quantile_fraction": "number",
+            "resample_probability": "number"},
+}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+_ADDRESS_RE = re.compile(r"^(local|auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5})$")
+
+
+def validate(spec: ExperimentSpec, *, deep: bool = False, cluster: ClusterInfo | None = None) -> list[Problem]:
+    problems: list[Problem] = list(spec.load_problems)
+    problems += _check_name(spec)
+    env_problems = _check_env(spec, deep)
+    problems += env_problems
+    info = catalog.algorithm_info(spec.algorithm) if isinstance(spec.algorithm, str) else None
+    if info is None:
+        problems.append(Problem("algorithm", "unknown algorithm", given=spec.algorithm,
+                                allowed=", ".join(catalog.ALGORITHMS) + ", or an import path 'package.module:Class'",
+                                hint=_did_you_mean(str(spec.algorithm), catalog.ALGORITHMS)))
+    else:
+        problems += _check_hyperparameters(spec, info)
+        if deep and not env_problems:
+            problems += _check_spaces(spec, info)
+    problems += _check_resources(spec, info, cluster)
+    problems += _check_search(spec)
+    problems += _check_scheduler(spec)
+    problems += _check_stop(spec)
+    problems += _check_checkpoint(spec)
+    problems += _check_ray(spec)
+    return problems
+
+
+# ---- sections -------------------------------------------------------------------------------------
+
+def _check_name(spec: ExperimentSpec) -> list[Problem]:
+    if not isinstance(spec.name, str) or not _NAME_RE.match(spec.name):
+        return [Problem("name", "must be 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit "
+                                "(it becomes a folder name)", given=spec.name)]
+    return []
+
+
+def _check_env(spec: ExperimentSpec, deep: bool) -> list[Problem]:
+    env = spec.env
+    out = []
+    if not isinstance(env.kwargs, dict):
+        out.append(Problem("env.kwargs", "must be a mapping of keyword arguments", given=env.kwargs))
+    if env.id and env.entry_point:
+        out.append(Problem("env", "give either an id or an entry_point, not both",
+                           given={"id": env.id, "entry_point": env.entry_point}))
+        return out
+    if env.entry_point:
+        if not isinstance(env.entry_point, str) or not catalog.is_import_path(env.entry_point):
+            out.append(Problem("env.entry_point", "must name a class as 'package.module:ClassName'",
+                               given=env.entry_point))
+        return out
+    if not env.id or not isinstance(env.id, str):
+        out.append(Problem("env.id", "choose an environment (a Gymnasium id such as CartPole-v1)", given=env.id))
+        return out
+    registry = catalog.env_registry()
+    info = registry.get(env.id)
+    if info is None:
+        out.append(Problem("env.id", "no such environment in the Gymnasium registry", given=env.id,
+                           hint=_did_you_mean(env.id, registry)))
+    elif info.needed_to_run and not info.dependency_installed:
+        out.append(Problem("env.id", f"{env.id} needs the optional package '{info.dependency}', which is not "
+                                     "installed", given=env.id, hint=f"Install it with: {info.install}"))
+    return out
+
+
+def _check_hyperparameters(spec: ExperimentSpec, info: catalog.AlgorithmInfo) -> list[Problem]:
+    out = []
+    options = None if info.custom else set(catalog.algorithm_options().get(info.name, ())) | {"model_config"}
+    for name, value in spec.hyperparameters.items():
+        path = f"hyperparameters.{name}"
+        if name in catalog.RESERVED_OPTIONS:
+            out.append(Problem(path, "is set from the file's other sections (env:, resources:), not here",
+                               given=name))
+            continue
+        if options is not None and name not in options:
+            out.append(Problem(path, f"{info.name} has no such training option", given=name,
+                               hint=_did_you_mean(name, options)))
+            continue
+        if name == "model_config" and isinstance(value, dict) and as_domain(value) is None:
+            for key, sub in value.items():
+                subpath = f"{path}.{key}"
+                if key not in catalog.MODEL_CONFIG_KEYS:
+                    out.append(Problem(subpath, "not a model option", given=key,
+                                       hint=_did_you_mean(key, catalog.MODEL_CONFIG_KEYS)))
+                    continue
+                out += _check_value(subpath, sub, info.param(f"model_config.{key}"))
+            continue
+        out += _check_value(path, value, info.param(name))
+    return out
+
+
+def _check_value(path: str, value: Any, param: catalog.Param | None) -> list[Problem]:
+    domain = as_domain(value)
+    if isinstance(value, dict) and len(value) == 1 and domain is None and param is not None \
+            and param.type in ("float", "int"):
+        (kind,) = value
+        return [Problem(path, "unknown search domain", given=kind, allowed=", ".join(DOMAIN_KINDS),
+                        hint=_did_you_mean(str(kind), DOMAIN_KINDS))]
+    if domain is not None:
+        issues = domain_problems(domain)
+        if issues:
+            return [Problem(path, "; ".join(issues), given=domain.to_value())]
+        values = candidate_values(domain)
+    else:
+        values = [value]
+    if param is None:
+        return []
+    out = []
+    for v in values:
+        msg = _param_value_problem(param, v)
+        if msg:
+            out.append(Problem(path, msg, given=v, allowed=_allowed_text(param)))
+            break
+    return out
+
+
+def _param_value_problem(param: catalog.Param, v: Any) -> str | None:
+    if v is None:
+        return None if param.default is None else f"{param.label} needs a value"
+    if param.type in ("float", "int"):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            if param.default == "auto" and v == "auto":
+                return None
+            return f"{param.label} must be a number"
+        if param.type == "int" and isinstance(v, float) and not v.is_integer():
+            return f"{param.label} must be a whole number"
+        if math.isnan(v) or math.isinf(v):
+            return f"{param.label} must be a finite number"
+        if param.hard_low is not None and (v < param.hard_low or (param.hard_low_open and v == param.hard_low)):
+            return f"{param.label} must be {'above' if param.hard_low_open else 'at least'} {param.hard_low:g}"
+        if param.hard_high is not None and v > param.hard_high:
+            return f"{param.label} must be at most {param.hard_high:g}"
+    elif param.type == "bool" and not isinstance(v, bool):
+        return f"{param.label} must be true or false"
+    elif param.type == "choice" and v not in param.choices:
+        return f"{param.label} must be one of {', '.join(map(str, param.choices))}"
+    elif param.type == "layers":
+        if not isinstance(v, list) or not v or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0
+                                                       for x in v):
+            return f"{param.label} must be a list of positive layer sizes, e.g. [64, 64]"
+    return None
+
+
+def _allowed_text(param: catalog.Param) -> str | None:
+    if param.type in ("float", "int"):
+        lo = param.hard_low
+        hi = param.hard_high
+        if lo is None and hi is None:
+            return "a number"
+        left = f"> {lo:g}" if param.hard_low_open else (f">= {lo:g}" if lo is not None else "")
+        right = f"<= {hi:g}" if hi is not None else ""
+        return " and ".join(x for x in (left, right) if x) + f" (usual range {param.low:g}..{param.high:g})"
+    if param.type == "choice":
+        return ", ".join(map(str, param.choices))
+    return None
+
+
+def _check_spaces(spec: ExperimentSpec, info: catalog.AlgorithmInfo) -> list[Problem]:
+    """Build the env once (this may import a custom module) and compare its action space with the algorithm."""
+    try:
+        spaces = probe_env_spaces(spec.env.id, spec.env.entry_point, spec.env.kwargs or {})
+    except Exception as exc:  # noqa: BLE001 - any failure of user code becomes a message
+        where = "env.entry_point" if spec.env.entry_point else "env"
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return [Problem(where, "the environment could not be created", given=spec.env.label, hint=last)]
+    kind = spaces["action"]["kind"]
+    if kind not in info.action_spaces:
+        compatible = [n for n, a in catalog.ALGORITHMS.items() if kind in a.action_spaces]
+        return [Problem("algorithm", f"{info.name} cannot act in a {kind} action space "
+                                     f"({spec.env.label} has {catalog.space_text(spaces['action'])})",
+                        given=info.name, allowed=", ".join(compatible),
+                        hint=f"{info.name} supports {', '.join(info.action_spaces)} actions")]
+    return []
+
+
+def probe_env_spaces(env_id: str | None, entry_point: str | None, kwargs: dict) -> dict:
+    """Create the env once and describe its spaces (``{"observation": ..., "action": ...}``)."""
+    import gymnasium
+
+    if entry_point:
+        env = gymnasium.make(entry_point, **kwargs) if ":" in entry_point else None
+    else:
+        env = gymnasium.make(env_id, **kwargs)
+    try:
+        return {"observation": catalog.describe_space(env.observation_space),
+                "action": catalog.describe_space(env.action_space)}
+    finally:
+        env.close()
+
+
+def trial_resources(spec: ExperimentSpec) -> tuple[float, float]:
+    """CPUs and GPUs one trial reserves, as RLlib's ``default_resource_request`` computes them on the new API
+    stack: one CPU for the trial's main process (which also hosts the learner when learners = 0), one per env
+    runner, and per remote learner one CPU (none when it has a GPU) plus its GPUs."""
+    r = spec.resources
+    runners = _int_or(r.env_runners, 0)
+    learners = _int_or(r.learners, 0)
+    gpus = r.gpus_per_learner if isinstance(r.gpus_per_learner, (int, float)) else 0
+    cpus = 1 + runners
+    if learners == 0:
+        total_gpus = gpus
+    else:
+        cpus += learners * (0 if gpus > 0 else 1)
+        total_gpus = learners * gpus
+    return float(cpus), float(total_gpus)
+
+
+def concurrency(spec: ExperimentSpec, cluster: ClusterInfo) -> int:
+    """How many trials can run at once on the cluster (0 = none can ever start)."""
+    cpus, gpus = trial_resources(spec)
+    fits = int(cluster.cpus // cpus) if cpus else 10**6
+    if gpus:
+        fits = min(fits, int(cluster.gpus // gpus))
+    limit = spec.resources.max_concurrent_trials
+    if isinstance(limit, int) and limit > 0:
+        fits = min(fits, limit)
+    return fits
+
+
+def resources_text(spec: ExperimentSpec, cluster: ClusterInfo) -> str:
+    cpus, gpus = trial_resources(spec)
+    need = f"{cpus:g} CPU{'s' if cpus != 1 else ''}" + (f" and {gpus:g} GPU{'s' if gpus != 1 else ''}" if gpus else "")
+    have = f"{cluster.cpus:g} CPUs" + (f" and {cluster.gpus:g} GPUs" if cluster.gpus else "")
+    n = concurrency(spec, cluster)
+    if n == 0:
+        return f"each trial needs {need}; this session has {have} → the trial can never start"
+    return f"each trial needs {need}; this session has {have} → {n} trial{'s' if n != 1 else ''} at a time"
+
+
+def _int_or(v: Any, default: int) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else default
+
+
+def _check_resources(spec: ExperimentSpec, info, cluster: ClusterInfo | None) -> list[Problem]:
+    r = spec.resources
+    out = []
+    for name, lo in (("env_runners", 0), ("envs_per_runner", 1), ("learners", 0)):
+        v = getattr(r, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            out.append(Problem(f"resources.{name}", f"must be a whole number, at least {lo}", given=v))
+    if isinstance(r.gpus_per_learner, bool) or not isinstance(r.gpus_per_learner, (int, float)) \
+            or r.gpus_per_learner < 0:
+        out.append(Problem("resources.gpus_per_learner", "must be a number, 0 or more (fractions share a GPU)",
+                           given=r.gpus_per_learner))
+    m = r.max_concurrent_trials
+    if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 1):
+        out.append(Problem("resources.max_concurrent_trials", "must be a whole number, at least 1 (or left empty "
+                                                              "to run as many as fit)", given=m))
+    if out or cluster is None:
+        return out
+    cpus, gpus = trial_resources(spec)
+    if cpus > cluster.cpus or gpus > cluster.gpus:
+        out.append(Problem("resources", resources_text(spec, cluster),
+                           given={"cpus": cpus, "gpus": gpus},
+                           allowed={"cpus": cluster.cpus, "gpus": cluster.gpus},
+                           hint="Lower resources.env_runners (0 samples in the trial's own process) or "
+                                "resources.learners, or connect to a bigger cluster"))
+    return out
+
+
+def _check_search(spec: ExperimentSpec) -> list[Problem]:
+    s = spec.search
+    out = []
+    if s.algorithm not in SEARCH_ALGORITHMS:
+        out.append(Problem("search.algorithm", "unknown search algorithm", given=s.algorithm,
+                           allowed=", ".join(SEARCH_ALGORITHMS), hint=_did_you_mean(str(s.algorithm),
+                                                                                    SEARCH_ALGORITHMS)))
+    if isinstance(s.num_samples, bool) or not isinstance(s.num_samples, int) or s.num_samples < 1:
+        out.append(Problem("search.num_samples", "must be a whole number, at least 1", given=s.num_samples))
+    if s.seed is not None and (isinstance(s.seed, bool) or not isinstance(s.seed, int)):
+        out.append(Problem("search.seed", "must be a whole number or empty", given=s.seed))
+    if s.algorithm in ("optuna", "hyperopt"):
+        for name, value in spec.hyperparameters.items():
+            d = as_domain(value)
+            if d is not None and d.is_grid:
+                out.append(Problem(f"hyperparameters.{name}", f"a grid cannot be searched by {s.algorithm}",
+                                   given=d.to_value(), hint="Use 'choice' instead, or search.algorithm: grid"))
+        if s.algorithm == "hyperopt" and not catalog._module_installed("hyperopt"):
+            out.append(Problem("search.algorithm", "HyperOpt search needs the 'hyperopt' package",
+                               given="hyperopt", hint='Install it with: pip install "rlstudio[hyperopt]", '
+                                                      "or choose optuna"))
+    return out
+
+
+def _check_scheduler(spec: ExperimentSpec) -> list[Problem]:
+    sch = spec.scheduler
+    if sch.type not in SCHEDULERS:
+        return [Problem("scheduler.type", "unknown scheduler", given=sch.type, allowed=", ".join(SCHEDULERS),
+                        hint=_did_you_mean(str(sch.type), SCHEDULERS))]
+    out = []
+    allowed = SCHEDULER_OPTIONS[sch.type]
+    for key, value in sch.options.items():
+        path = f"scheduler.{key}"
+        if key not in allowed:
+            out.append(Problem(path, f"not an option of the {sch.type} scheduler", given=key,
+                               allowed=", ".join(allowed) or "none", hint=_did_you_mean(key, allowed)))
+            continue
+        kind = allowed[key]
+        if kind in ("int", "number"):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+            if kind == "int":
+                ok = ok and isinstance(value, int)
+            if not ok:
+                out.append(Problem(path, f"must be a positive {'whole ' if kind == 'int' else ''}number",
+                                   given=value))
+        elif kind == "mapping":
+            if not isinstance(value, dict) or not value:
+                out.append(Problem(path, "must map hyperparameter names to the values or domain to mutate to",
+                                   given=value))
+                continue
+            for hp, dom in value.items():
+                if hp not in spec.hyperparameters:
+                    out.append(Problem(f"{path}.{hp}", "PBT can only mutate a hyperparameter that the experiment "
+                                                       "sets", given=hp,
+                                       hint=_did_you_mean(hp, spec.hyperparameters)))
+                d = as_domain(dom)
+                if d is None and not (isinstance(dom, list) and dom):
+                    out.append(Problem(f"{path}.{hp}", "must be a list of values or a domain such as "
+                                                       "{loguniform: [1e-5, 1e-3]}", given=dom))
+                elif d is not None and domain_problems(d):
+                    out.append(Problem(f"{path}.{hp}", "; ".join(domain_problems(d)), given=dom))
+    if sch.type == "pbt":
+        every = spec.checkpoint.every
+        if not isinstance(every, int) or every <= 0:
+            out.append(Problem("checkpoint.every", "PBT copies weights between trials through checkpoints, so "
+                                                   "checkpoints must be taken", given=every,
+                               hint="Set checkpoint.every to the PBT perturbation_interval"))
+    return out
+
+
+def _check_stop(spec: ExperimentSpec) -> list[Problem]:
+    st = spec.stop
+    out = []
+    for key in STOP_KEYS:
+        v = getattr(st, key)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (key != "episode_return_mean" and v <= 0):
+            out.append(Problem(f"stop.{key}", "must be a number" + ("" if key == "episode_return_mean"
+                                                                    else " above 0"), given=v))
+    for key in st.extra:
+        out.append(Problem(f"stop.{key}", "not a stop criterion", given=key, allowed=", ".join(STOP_KEYS),
+                           hint=_did_you_mean(key, STOP_KEYS)))
+    if not any(getattr(st, k) is not None for k in ("timesteps", "iterations", "time_s")):
+        out.append(Problem("stop", "give at least one of timesteps, iterations or time_s, so every trial ends "
+                                   "even if it never reaches the target return", given=st.criteria() or None))
+    return out
+
+
+def _check_checkpoint(spec: ExperimentSpec) -> list[Problem]:
+    c = spec.checkpoint
+    out = []
+    if isinstance(c.every, bool) or not isinstance(c.every, int) or c.every < 0:
+        out.append(Problem("checkpoint.every", "must be a whole number of iterations (0 = only at the end)",
+                           given=c.every))
+    if not isinstance(c.at_end, bool):
+        out.append(Problem("checkpoint.at_end", "must be true or false", given=c.at_end))
+    if c.keep is not None and (isinstance(c.keep, bool) or not isinstance(c.keep, int) or c.keep < 1):
+        out.append(Problem("checkpoint.keep", "must be a whole number, at least 1 (or empty to keep all)",
+                           given=c.keep))
+    return out
+
+
+def _check_ray(spec: ExperimentSpec) -> list[Problem]:
+    out = []
+    address = spec.ray.address
+    if not isinstance(address, str) or not _ADDRESS_RE.match(address):
+        out.append(Problem("ray.address", "must be 'local' or a cluster address host:port", given=address))
+    n = spec.ray.num_cpus
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        out.append(Problem("ray.num_cpus", "must be a whole number, at least 1 (or empty for all cores)", given=n))
+    return out
+
+
+def _did_you_mean(word: str, options) -> str | None:
+    matches = catalog.close_matches(word, options)
+    return f"Did you mean {' or '.join(repr(m) for m in matches)}?" if matches else None

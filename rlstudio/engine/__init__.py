@@ -1,0 +1,1 @@
+"""Everything that talks to Ray, RLlib, Tune and torch. Import submodules directly; nothing here is eager."""

@@ -1,0 +1,236 @@
+"""Turn an :class:`ExperimentSpec` into RLlib and Tune objects (current Ray 2.60 API)."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+from ray import tune
+from ray.tune.stopper import Stopper
+
+from rlstudio.core import catalog
+from rlstudio.core.domains import Domain, as_domain, pick_dotted
+from rlstudio.core.spec import ExperimentSpec
+from rlstudio.engine.introspect import import_object
+
+METRIC = "env_runners/episode_return_mean"
+MODE = "max"
+CUSTOM_ENV_NAME = "rlstudio-custom-env"
+MODEL_CONFIG_KEY = "_model_config"
+
+#: where each file stop key is found in an RLlib result
+STOP_RESULT_KEYS = {
+    "episode_return_mean": METRIC,
+    "timesteps": "num_env_steps_sampled_lifetime",
+    "iterations": "training_iteration",
+    "time_s": "time_total_s",
+}
+
+
+def algorithm_class(spec: ExperimentSpec):
+    info = catalog.algorithm_info(spec.algorithm)
+    if info is None:
+        raise ValueError(f"unknown algorithm {spec.algorithm!r}")
+    return import_object(info.algorithm_class)
+
+
+def make_custom_env(entry_point: str, env_config: dict):
+    """Env creator for ``env.entry_point`` (module-level so Ray can pickle it to its workers)."""
+    cls = import_object(entry_point)
+    return cls(**dict(env_config))
+
+
+def algorithm_config(spec: ExperimentSpec):
+    """The AlgorithmConfig with everything fixed by the spec except the searched hyperparameters."""
+    algo_cls = algorithm_class(spec)
+    config = algo_cls.get_default_config()
+    if spec.env.entry_point:
+        tune.register_env(CUSTOM_ENV_NAME, functools.partial(make_custom_env, spec.env.entry_point))
+        config.environment(env=CUSTOM_ENV_NAME, env_config=dict(spec.env.kwargs or {}))
+    else:
+        config.environment(env=spec.env.id, env_config=dict(spec.env.kwargs or {}))
+    r = spec.resources
+    config.env_runners(num_env_runners=r.env_runners, num_envs_per_env_runner=r.envs_per_runner)
+    config.learners(num_learners=r.learners, num_gpus_per_learner=r.gpus_per_learner)
+    fixed = {k: v for k, v in spec.hyperparameters.items() if not _has_domain(v)}
+    model = spec.hyperparameters.get("model_config")
+    fixed.pop("model_config", None)
+    if isinstance(model, dict) and as_domain(model) is None:
+        # the fixed part of a partly searched model_config; its searched keys come from the param space
+        config.rl_module(model_config={k: v for k, v in model.items() if not _has_domain(v)})
+    if fixed:
+        config.update_from_dict(fixed)
+    return config
+
+
+def _has_domain(value: Any) -> bool:
+    if as_domain(value) is not None:
+        return True
+    return isinstance(value, dict) and any(_has_domain(v) for v in value.values())
+
+
+def tune_domain(domain: Domain):
+    a = domain.args
+    if domain.kind == "grid":
+        return tune.grid_search(list(a))
+    if domain.kind == "choice":
+        return tune.choice(list(a))
+    if domain.kind == "uniform":
+        return tune.uniform(a[0], a[1])
+    if domain.kind == "loguniform":
+        return tune.loguniform(a[0], a[1])
+    if domain.kind == "randint":
+        return tune.randint(a[0], a[1])
+    if domain.kind == "quniform":
+        return tune.quniform(a[0], a[1], a[2])
+    raise ValueError(domain.kind)
+
+
+def _to_tune(value: Any) -> Any:
+    d = as_domain(value)
+    if d is not None:
+        return tune_domain(d)
+    if isinstance(value, dict):
+        return {k: _to_tune(v) for k, v in value.items()}
+    return value
+
+
+def param_space(spec: ExperimentSpec, config) -> dict:
+    """The config dict Tune samples from: RLlib's full config with the searched options as Tune domains."""
+    space = config.to_dict()
+    for name, value in spec.hyperparameters.items():
+        if not _has_domain(value):
+            continue
+        if name == "model_config":
+            # model_config is a read-only property of AlgorithmConfig; the dict behind it is `_model_config`
+            if as_domain(value) is None:
+                space[MODEL_CONFIG_KEY] = {**(space.get(MODEL_CONFIG_KEY) or {}), **_to_tune(value)}
+            else:
+                space[MODEL_CONFIG_KEY] = _to_tune(value)
+        else:
+            space[name] = _to_tune(value)
+    return space
+
+
+def searched_names(spec: ExperimentSpec) -> list[str]:
+    """Dotted names of the hyperparameters that vary between trials."""
+    out = []
+    for name, value in spec.hyperparameters.items():
+        if as_domain(value) is not None:
+            out.append(name)
+        elif isinstance(value, dict):
+            out += [f"{name}.{k}" for k, v in value.items() if as_domain(v) is not None]
+    return out
+
+
+def sampled(trial_config: dict, names: list[str]) -> dict:
+    """The values a trial got for the searched names (file names: ``model_config.x`` lives at ``_model_config``)."""
+    out = {}
+    for name in names:
+        head, dot, rest = name.partition(".")
+        key = MODEL_CONFIG_KEY if head == "model_config" else head
+        out[name] = pick_dotted(trial_config, [key + dot + rest])[key + dot + rest]
+    return out
+
+
+class SpecStopper(Stopper):
+    """Stops a trial when the first of the spec's criteria is reached. Unlike Tune's dict stopper it tolerates
+    a missing or NaN return (RLlib reports none until the first episode ends). Plain data only: Tune pickles it."""
+
+    def __init__(self, criteria: dict[str, float]):
+        self.criteria = {STOP_RESULT_KEYS[k]: float(v) for k, v in criteria.items()}
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        for key, target in self.criteria.items():
+            value = _lookup(result, key)
+            if isinstance(value, (int, float)) and not math.isnan(value) and value >= target:
+                return True
+        return False
+
+    def stop_all(self) -> bool:
+        return False
+
+
+def _lookup(result: dict, key: str) -> Any:
+    if key in result:
+        return result[key]
+    node: Any = result
+    for part in key.split("/"):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def search_algorithm(spec: ExperimentSpec):
+    s = spec.search
+    if s.algorithm == "optuna":
+        from ray.tune.search.optuna import OptunaSearch
+
+        search = OptunaSearch(metric=METRIC, mode=MODE, seed=s.seed)
+    elif s.algorithm == "hyperopt":
+        from ray.tune.search.hyperopt import HyperOptSearch
+
+        search = HyperOptSearch(metric=METRIC, mode=MODE, random_state_seed=s.seed)
+    else:
+        return None  # grid and random: Tune's BasicVariantGenerator (the default)
+    limit = spec.resources.max_concurrent_trials
+    if limit:
+        from ray.tune.search import ConcurrencyLimiter
+
+        search = ConcurrencyLimiter(search, max_concurrent=limit)
+    return search
+
+
+def scheduler(spec: ExperimentSpec):
+    typ = spec.scheduler.type
+    opts = dict(spec.scheduler.options)
+    if typ == "asha":
+        from ray.tune.schedulers import ASHAScheduler
+
+        return ASHAScheduler(time_attr="training_iteration", **opts)
+    if typ == "median":
+        from ray.tune.schedulers import MedianStoppingRule
+
+        return MedianStoppingRule(time_attr="training_iteration", **opts)
+    if typ == "pbt":
+        from ray.tune.schedulers import PopulationBasedTraining
+
+        mutations = {}
+        for name, value in (opts.pop("mutations", None) or {}).items():
+            d = as_domain(value)
+            mutations[name] = tune_domain(d) if d is not None and not d.is_grid else list(
+                d.args if d is not None else value)
+        return PopulationBasedTraining(time_attr="training_iteration", hyperparam_mutations=mutations, **opts)
+    return None  # fifo
+
+
+def checkpoint_config(spec: ExperimentSpec):
+    c = spec.checkpoint
+    return tune.CheckpointConfig(
+        num_to_keep=c.keep, checkpoint_frequency=c.every or 0, checkpoint_at_end=bool(c.at_end),
+        checkpoint_score_attribute=None)
+
+
+def tuner(spec: ExperimentSpec, storage_path: str, name: str, callbacks: list):
+    algo_cls = algorithm_class(spec)
+    config = algorithm_config(spec)
+    tune_config = tune.TuneConfig(
+        metric=METRIC, mode=MODE, num_samples=spec.search.num_samples, search_alg=search_algorithm(spec),
+        scheduler=scheduler(spec), max_concurrent_trials=spec.resources.max_concurrent_trials,
+        trial_dirname_creator=_trial_dirname, trial_name_creator=_trial_name)
+    run_config = tune.RunConfig(
+        name=name, storage_path=storage_path, stop=SpecStopper(spec.stop.criteria()),
+        checkpoint_config=checkpoint_config(spec), callbacks=callbacks, verbose=0,
+        failure_config=tune.FailureConfig(max_failures=0))
+    return tune.Tuner(algo_cls, param_space=param_space(spec, config), tune_config=tune_config,
+                      run_config=run_config)
+
+
+def _trial_name(trial) -> str:
+    return trial.trial_id
+
+
+def _trial_dirname(trial) -> str:
+    return f"trial_{trial.trial_id}"

@@ -1,0 +1,322 @@
+"""Run an experiment on Ray Tune in this process and write its event log.
+
+``python -m rlstudio.engine.runner FOLDER [--address ADDR] [--resume]`` is the one code path for the command
+line and the GUI: both start it as a child process (Tune only pauses cleanly on SIGINT to the process that
+called ``fit()``, and Tune prints banners on stdout, which the callers send to ``runner.log``). The folder
+holds ``experiment.yaml`` (the file as run), ``events.jsonl`` and Tune's own ``tune/`` directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import logging
+import math
+import os
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from rlstudio.core import events as ev
+from rlstudio.core.domains import grid_size
+from rlstudio.core.events import EventWriter, read_events
+from rlstudio.core.problems import errors
+from rlstudio.core.spec import ExperimentSpec, load_spec, save_spec
+from rlstudio.core.validation import validate
+
+SPEC_FILE = "experiment.yaml"
+TUNE_DIR = "tune"
+LOG_FILE = "runner.log"
+
+#: learner statistics copied into each trial_result (whichever the algorithm reports)
+LEARNER_KEYS = ("total_loss", "policy_loss", "vf_loss", "entropy", "mean_kl_loss", "curr_kl_coeff",
+                "vf_explained_var", "qf_loss", "actor_loss", "critic_loss", "alpha_loss", "alpha_value",
+                "td_error_mean", "default_optimizer_learning_rate")
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED = 0, 1, 2, 3
+
+
+def new_experiment_folder(spec: ExperimentSpec, storage: str | Path) -> Path:
+    """A fresh folder ``<storage>/<name>-<timestamp>`` holding the spec as it will run."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(storage).expanduser().resolve() / f"{spec.name}-{stamp}"
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    folder.mkdir(parents=True)
+    save_spec(spec, folder / SPEC_FILE)
+    return folder
+
+
+def flatten_result(result: dict) -> dict:
+    """The figures of one RLlib result that the GUI and the terminal show."""
+    runners = result.get("env_runners") or {}
+    learner = (result.get("learners") or {}).get("default_policy") or {}
+    out: dict[str, Any] = {
+        "iteration": result.get("training_iteration"),
+        "timesteps": result.get("num_env_steps_sampled_lifetime"),
+        "time_s": result.get("time_total_s"),
+        "episode_return_mean": runners.get("episode_return_mean"),
+        "episode_return_min": runners.get("episode_return_min"),
+        "episode_return_max": runners.get("episode_return_max"),
+        "episode_len_mean": runners.get("episode_len_mean"),
+        "episodes": runners.get("num_episodes"),
+    }
+    steps, dt = runners.get("num_env_steps_sampled"), result.get("time_this_iter_s")
+    if isinstance(steps, (int, float)) and dt:
+        out["env_steps_per_s"] = steps / dt
+    for key in LEARNER_KEYS:
+        value = learner.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out["lr" if key == "default_optimizer_learning_rate" else key] = value
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
+
+
+class EventLogCallback:
+    """Tune callback writing trial events. Tune pickles it into its experiment state and reuses it on
+    ``Tuner.restore``: it holds only the folder path and rebuilds its bookkeeping from the log in ``setup``."""
+
+    def __init__(self, folder: str, searched: list[str]):
+        self.folder = folder
+        self.searched = searched
+        self._writer: EventWriter | None = None
+        self._logged_iteration: dict[str, int] = {}
+        self._started: set[str] = set()
+
+    def __getstate__(self):
+        return {"folder": self.folder, "searched": self.searched}
+
+    def __setstate__(self, state):
+        self.__init__(state["folder"], state["searched"])
+
+    # Tune's Callback protocol (duck-typed; subclassing would pull Tune into every import of this module)
+    def setup(self, **info):
+        self._writer = EventWriter(self.folder)
+        for e in read_events(self.folder):
+            tid = e.get("trial_id")
+            if e.get("event") == ev.TRIAL_STARTED:
+                self._started.add(tid)
+            elif e.get("event") == ev.TRIAL_RESULT and e.get("iteration") is not None:
+                self._logged_iteration[tid] = max(self._logged_iteration.get(tid, 0), e["iteration"])
+
+    @property
+    def writer(self) -> EventWriter:
+        if self._writer is None:
+            self.setup()
+        return self._writer
+
+    def _sampled(self, trial) -> dict:
+        from rlstudio.engine.build import sampled
+
+        return sampled(trial.config, self.searched)
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        tid = trial.trial_id
+        if tid in self._started:
+            self.writer.emit(ev.TRIAL_RESUMED, trial_id=tid, config=self._sampled(trial),
+                             logged_iteration=self._logged_iteration.get(tid, 0))
+        else:
+            self._started.add(tid)
+            self.writer.emit(ev.TRIAL_STARTED, trial_id=tid, config=self._sampled(trial))
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        tid = trial.trial_id
+        row = flatten_result(result)
+        it = row.get("iteration") or 0
+        # after a resume Tune redoes the iterations since the last checkpoint: they are in the log already
+        if it <= self._logged_iteration.get(tid, 0):
+            return
+        self._logged_iteration[tid] = it
+        self.writer.emit(ev.TRIAL_RESULT, trial_id=tid, **row)
+
+    def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
+        last = trial.last_result or {}
+        self.writer.emit(ev.CHECKPOINT_SAVED, trial_id=trial.trial_id, path=checkpoint.path,
+                         iteration=last.get("training_iteration"),
+                         timesteps=last.get("num_env_steps_sampled_lifetime"))
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        last = trial.last_result or {}
+        self.writer.emit(ev.TRIAL_COMPLETED, trial_id=trial.trial_id, iteration=last.get("training_iteration"))
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        message, tb = _trial_error(trial)
+        self.writer.emit(ev.TRIAL_ERRORED, trial_id=trial.trial_id, message=message, traceback=tb,
+                         hint=error_hint(tb or message))
+
+    # the rest of the protocol: nothing to log
+    def on_step_begin(self, **info): ...
+    def on_step_end(self, **info): ...
+    def on_trial_restore(self, **info): ...
+    def on_trial_save(self, **info): ...
+    def on_trial_recover(self, **info): ...
+    def on_experiment_end(self, **info): ...
+    def get_state(self):
+        return None
+    def set_state(self, state): ...
+    def can_restore(self, *a, **k):
+        return False
+
+
+def _trial_error(trial) -> tuple[str, str]:
+    tb = ""
+    path = getattr(trial, "error_file", None)
+    if path and os.path.exists(path):
+        tb = Path(path).read_text(errors="replace")
+    message = ""
+    for line in reversed(tb.strip().splitlines()):
+        if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", line.strip()):
+            message = line.strip()
+            break
+    return message or (tb.strip().splitlines() or ["the trial failed"])[-1], tb
+
+
+_HINTS = (
+    (r"CUDA|GPU", "A trial asked for a GPU this machine does not have: set resources.gpus_per_learner to 0."),
+    (r"out of memory|MemoryError|OOM", "The trial ran out of memory: lower train_batch_size, the network size or "
+                                       "the number of env runners."),
+    (r"DependencyNotInstalled|No module named", "A package the environment needs is not installed; the message "
+                                                "above names it."),
+    (r"nan|NaN", "Training produced NaN values: lower the learning rate or set grad_clip."),
+)
+
+
+def error_hint(text: str) -> str | None:
+    for pattern, hint in _HINTS:
+        if re.search(pattern, text or ""):
+            return hint
+    return None
+
+
+def _class_with_callback_base(callback: EventLogCallback):
+    """Make the duck-typed callback a real ``tune.Callback`` (Tune checks isinstance)."""
+    from ray import tune
+
+    class _EventLog(EventLogCallback, tune.Callback):
+        pass
+
+    _EventLog.__name__ = _EventLog.__qualname__ = "EventLogCallback"
+    obj = _EventLog.__new__(_EventLog)
+    obj.__setstate__(callback.__getstate__())
+    return obj
+
+
+# ---- the run ------------------------------------------------------------------------------------------
+
+def run(folder: str | Path, address: str | None = None, resume: bool = False, token: str | None = None) -> int:
+    """Run (or resume) the experiment in ``folder``; returns an exit code. Never raises for user errors: they go
+    to the event log as ``runner_error`` so every front end can show them."""
+    folder = Path(folder).resolve()
+    writer = EventWriter(folder)
+    try:
+        spec = load_spec(folder / SPEC_FILE)
+    except Exception as exc:  # noqa: BLE001
+        writer.emit(ev.RUNNER_ERROR, message=str(exc), traceback=traceback.format_exc())
+        return EXIT_INVALID
+    address = address or spec.ray.address or "local"
+
+    from rlstudio.engine.session import RaySession, SessionError
+
+    session = RaySession(address, num_cpus=spec.ray.num_cpus, token=token)
+    try:
+        try:
+            cluster = session.start()
+        except SessionError as exc:
+            writer.emit(ev.RUNNER_ERROR, message=str(exc))
+            return EXIT_FAILED
+        problems = errors(validate(spec, deep=True, cluster=cluster))
+        if problems:
+            writer.emit(ev.RUNNER_ERROR, message="the experiment is not valid",
+                        problems=[p.to_dict() for p in problems])
+            return EXIT_INVALID
+        return _fit(spec, folder, writer, resume)
+    except Exception as exc:  # noqa: BLE001 - the log is how a failure reaches the user
+        writer.emit(ev.RUNNER_ERROR, message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        return EXIT_FAILED
+    finally:
+        session.shutdown()
+
+
+def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) -> int:
+    from ray import tune
+
+    from rlstudio.engine import build
+
+    callback = _class_with_callback_base(EventLogCallback(str(folder), build.searched_names(spec)))
+    tune_path = folder / TUNE_DIR
+    if resume:
+        if not tune.Tuner.can_restore(str(tune_path)):
+            writer.emit(ev.RUNNER_ERROR, message=f"nothing to resume in {folder}: Tune saved no state there")
+            return EXIT_INVALID
+        writer.emit(ev.EXPERIMENT_RESUMED)
+        build.algorithm_config(spec)  # registers a custom env again in this new driver
+        tuner = tune.Tuner.restore(str(tune_path), trainable=build.algorithm_class(spec), resume_unfinished=True,
+                                   resume_errored=False)
+    else:
+        planned = grid_size(spec.hyperparameters) * spec.search.num_samples
+        writer.emit(ev.EXPERIMENT_STARTED, name=spec.name, spec=spec.to_dict(), planned_trials=planned,
+                    folder=str(folder), searched=build.searched_names(spec))
+        tuner = build.tuner(spec, storage_path=str(folder), name=TUNE_DIR, callbacks=[callback])
+    grid = tuner.fit()
+    return _finish(grid, writer, build.searched_names(spec))
+
+
+def _finish(grid, writer: EventWriter, searched: list[str]) -> int:
+    from ray.tune.experiment import Trial
+
+    trials = grid._experiment_analysis.trials
+    unfinished = [t for t in trials if t.status not in (Trial.TERMINATED, Trial.ERROR)]
+    if unfinished:
+        writer.emit(ev.EXPERIMENT_STOPPED, reason="interrupted", resumable=True,
+                    unfinished=[t.trial_id for t in unfinished])
+        return EXIT_STOPPED
+    errored = [t.trial_id for t in trials if t.status == Trial.ERROR]
+    best = _best(grid, searched)
+    status = "completed" if not errored else ("failed" if len(errored) == len(trials) else "completed_with_errors")
+    writer.emit(ev.EXPERIMENT_FINISHED, status=status, errored_trials=errored, **best)
+    return EXIT_OK if not errored else EXIT_FAILED
+
+
+def _best(grid, searched: list[str]) -> dict:
+    """The best trial by its best reported mean return (not its last, which an unlucky last iteration lowers)."""
+    from rlstudio.engine.build import METRIC, sampled
+
+    best = None
+    for result in grid:
+        if result.metrics_dataframe is None or METRIC not in result.metrics_dataframe:
+            continue
+        value = result.metrics_dataframe[METRIC].max()
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if best is None or value > best[0]:
+            best = (value, result)
+    if best is None:
+        return {"best_trial_id": None, "best_config": None, "best_metric": None}
+    value, result = best
+    checkpoint = result.checkpoint.path if result.checkpoint else None
+    trial_id = Path(result.path).name.removeprefix("trial_")
+    return {"best_trial_id": trial_id, "best_metric": float(value), "best_checkpoint": checkpoint,
+            "best_config": sampled(result.config, searched)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rlstudio.engine.runner")
+    parser.add_argument("folder")
+    parser.add_argument("--address", default=None)
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    started = time.time()
+    code = run(args.folder, address=args.address, resume=args.resume,
+               token=os.environ.get("RLSTUDIO_RAY_TOKEN"))
+    print(f"runner finished with exit code {code} after {time.time() - started:.1f} s", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,251 @@
+"""The Ray session: a local one sized to the machine, or an existing cluster by address.
+
+:class:`RaySession` is the in-process driver side (``ray.init`` / ``ray.shutdown``) that every run uses.
+:class:`SessionHost` keeps a *warm* local session in a helper process (what the GUI and the test-suite do),
+so that runs attach to it by address instead of paying Ray's start-up each time. Everything started is ended
+by PID when the owner closes; nothing here runs ``ray stop`` or kills by name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rlstudio.core.validation import ClusterInfo
+from rlstudio.engine import procs
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT_S = 15.0
+
+
+class SessionError(Exception):
+    """The Ray session could not be started or reached; the message is meant for the user."""
+
+
+@dataclass
+class Endpoint:
+    host: str
+    port: int
+
+
+def parse_address(address: str) -> Endpoint | None:
+    if address in ("local", "auto") or address.startswith("ray://"):
+        return None
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise SessionError(f"'{address}' is not a cluster address; give host:port, e.g. 10.0.0.5:6379")
+    return Endpoint(host.strip("[]"), int(port))
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast (seconds, not Ray's minutes) when nothing listens at the address."""
+    ep = parse_address(address)
+    if ep is None:
+        return
+    try:
+        with socket.create_connection((ep.host, ep.port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SessionError(f"no Ray cluster answers at {address} ({reason}). Check the address and that the "
+                           f"cluster's head node is running.") from None
+
+
+def auth_environment(token: str | None = None) -> dict[str, str]:
+    """Environment a driver needs to join a token-authenticated cluster (Ray 2.60 enables tokens by default)."""
+    env = {}
+    if token:
+        env["RAY_AUTH_TOKEN"] = token
+        env["RAY_AUTH_MODE"] = "token"
+    elif os.environ.get("RAY_AUTH_TOKEN") or (Path.home() / ".ray" / "auth_token").exists():
+        env["RAY_AUTH_MODE"] = "token"
+    return env
+
+
+def default_num_cpus() -> int:
+    return os.cpu_count() or 1
+
+
+class RaySession:
+    """Start (``address="local"``) or join a Ray cluster in this process."""
+
+    def __init__(self, address: str = "local", num_cpus: int | None = None, token: str | None = None):
+        self.address = address or "local"
+        self.num_cpus = num_cpus
+        self.token = token
+        self.started_local = False
+
+    def start(self) -> ClusterInfo:
+        import ray
+
+        if ray.is_initialized():
+            return self.cluster_info()
+        common = dict(include_dashboard=False, log_to_driver=False, configure_logging=True,
+                      logging_level=logging.ERROR)
+        if self.address == "local":
+            # explicit "local": a stale ray_current_cluster file or RAY_ADDRESS must not redirect us
+            os.environ.pop("RAY_ADDRESS", None)
+            ray.init(address="local", num_cpus=self.num_cpus or default_num_cpus(), **common)
+            self.started_local = True
+        else:
+            check_reachable(self.address)
+            _apply_auth_environment(auth_environment(self.token))
+            try:
+                _init_with_timeout(self.address, common)
+            except SessionError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Ray raises many types for "could not connect"
+                raise SessionError(f"could not join the Ray cluster at {self.address}: {exc}. If the cluster "
+                                   "uses token authentication, give its token (Settings, or RAY_AUTH_TOKEN).") \
+                    from None
+        return self.cluster_info()
+
+    def cluster_info(self) -> ClusterInfo:
+        import ray
+
+        res = ray.cluster_resources()
+        return ClusterInfo(cpus=float(res.get("CPU", 0)), gpus=float(res.get("GPU", 0)), address=self.address)
+
+    def shutdown(self) -> None:
+        import ray
+
+        # the local cluster's processes are our descendants: remember them before asking Ray to end them
+        children = procs.descendants(os.getpid()) if self.started_local else []
+        if ray.is_initialized():
+            ray.shutdown()
+        leftover = procs.ray_processes_of(children)
+        if leftover:
+            procs.terminate(leftover, timeout=5)
+
+
+def _apply_auth_environment(env: dict[str, str]) -> None:
+    """Set the auth variables in this process. Ray caches its config in C++ at import, so a process that imported
+    Ray before they were set must have the cache refreshed (what Ray's own ``_enable_token_auth`` does)."""
+    if not env:
+        return
+    os.environ.update(env)
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+def _init_with_timeout(address: str, common: dict) -> None:
+    import ray
+
+    # ray.init against an address that accepts TCP but is not a Ray GCS can hang; bound it.
+    os.environ.setdefault("RAY_gcs_rpc_server_connect_timeout_s", str(int(CONNECT_TIMEOUT_S)))
+    ray.init(address=address, **common)
+
+
+# ---- the warm session in a helper process ---------------------------------------------------------------
+
+class SessionHost:
+    """A local Ray session kept in a helper process; runs attach with ``address``.
+
+    ``close()`` ends the helper and, by PID, every process under it (raylet, GCS, workers)."""
+
+    def __init__(self, num_cpus: int | None = None, log_path: str | Path | None = None):
+        self.num_cpus = num_cpus or default_num_cpus()
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.address: str | None = None
+        self.info: ClusterInfo | None = None
+
+    def start(self, timeout: float = 120.0) -> ClusterInfo:
+        stderr = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rlstudio.engine.session", "--num-cpus", str(self.num_cpus)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True)
+        if stderr is not subprocess.DEVNULL:
+            stderr.close()
+        deadline = time.monotonic() + timeout
+        line = b""
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if line.startswith(b"{") or self.proc.poll() is not None:
+                break
+        if not line.startswith(b"{"):
+            self.close()
+            raise SessionError("the local Ray session did not start" + (f"; see {self.log_path}" if self.log_path
+                                                                         else ""))
+        msg = json.loads(line)
+        if "error" in msg:
+            self.close()
+            raise SessionError(msg["error"])
+        self.address = msg["address"]
+        self.info = ClusterInfo(cpus=msg["cpus"], gpus=msg["gpus"], address=self.address)
+        return self.info
+
+    def pids(self) -> list[int]:
+        if self.proc is None:
+            return []
+        return [self.proc.pid] + procs.descendants(self.proc.pid)
+
+    def close(self, timeout: float = 15.0) -> None:
+        if self.proc is None:
+            return
+        tree = self.pids()
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()  # the host shuts Ray down cleanly when its stdin closes
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        procs.terminate(procs.ray_processes_of(tree), timeout=5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.proc = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _host_main(argv: list[str]) -> int:
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="rlstudio-session")
+    parser.add_argument("--num-cpus", type=int, default=None)
+    args = parser.parse_args(argv)
+    session = RaySession("local", num_cpus=args.num_cpus)
+    signal.signal(signal.SIGTERM, lambda *_: sys.stdin.close())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is for the runs, not the session
+    try:
+        info = session.start()
+        import ray
+
+        address = ray.get_runtime_context().gcs_address
+    except Exception as exc:  # noqa: BLE001
+        print(json.dumps({"error": f"Ray did not start: {exc}"}), flush=True)
+        return 1
+    print(json.dumps({"address": address, "cpus": info.cpus, "gpus": info.gpus, "pid": os.getpid()}), flush=True)
+    try:
+        while sys.stdin.read(1):
+            pass
+    except (OSError, ValueError):
+        pass
+    session.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_host_main(sys.argv[1:]))
