@@ -175,12 +175,7 @@ def search_algorithm(spec: ExperimentSpec):
         search = HyperOptSearch(metric=METRIC, mode=MODE, random_state_seed=s.seed)
     else:
         return None  # grid and random: Tune's BasicVariantGenerator (the default)
-    limit = spec.resources.max_concurrent_trials
-    if limit:
-        from ray.tune.search import ConcurrencyLimiter
-
-        search = ConcurrencyLimiter(search, max_concurrent=limit)
-    return search
+    return search  # TuneConfig.max_concurrent_trials wraps it in a ConcurrencyLimiter
 
 
 def scheduler(spec: ExperimentSpec):

@@ -262,13 +262,16 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) 
                     folder=str(folder), searched=build.searched_names(spec))
         tuner = build.tuner(spec, storage_path=str(folder), name=TUNE_DIR, callbacks=[callback])
     grid = tuner.fit()
-    return _finish(grid, writer, build.searched_names(spec))
+    return _finish(grid, tune_path, writer, build.searched_names(spec))
 
 
-def _finish(grid, writer: EventWriter, searched: list[str]) -> int:
+def _finish(grid, tune_path: Path, writer: EventWriter, searched: list[str]) -> int:
+    from ray.tune import ExperimentAnalysis
     from ray.tune.experiment import Trial
 
-    trials = grid._experiment_analysis.trials
+    # the saved experiment state, not the in-memory trials, says what a resume would continue: after a SIGINT
+    # Tune marks the interrupted trials TERMINATED in memory but PENDING on disk
+    trials = ExperimentAnalysis(str(tune_path)).trials
     unfinished = [t for t in trials if t.status not in (Trial.TERMINATED, Trial.ERROR)]
     if unfinished:
         writer.emit(ev.EXPERIMENT_STOPPED, reason="interrupted", resumable=True,

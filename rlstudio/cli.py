@@ -1,0 +1,452 @@
+"""The ``rlstudio`` command. Without arguments it opens the desktop app; sub-commands run the engine headless.
+
+Heavy imports (Ray, RLlib, torch) happen inside the commands that need them, so ``rlstudio validate`` and
+``rlstudio --help`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rlstudio import __version__
+from rlstudio.core.problems import errors
+from rlstudio.core.spec import SpecFileError, load_spec
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED = 0, 1, 2, 3
+DEFAULT_STORAGE = "~/rlstudio-runs"
+
+
+def _err(message: str) -> None:
+    print(f"rlstudio: {message}", file=sys.stderr)
+
+
+def _load(path: str):
+    try:
+        return load_spec(path)
+    except SpecFileError as exc:
+        _err(str(exc))
+        return None
+
+
+# ---- validate / schema / presets / export --------------------------------------------------------------
+
+def cmd_validate(args) -> int:
+    from rlstudio.core.validation import validate
+
+    spec = _load(args.file)
+    if spec is None:
+        return EXIT_INVALID
+    cluster = None
+    if args.address:
+        from rlstudio.engine.session import SessionError, check_reachable
+
+        try:
+            check_reachable(args.address)
+        except SessionError as exc:
+            _err(str(exc))
+            return EXIT_INVALID
+    problems = validate(spec, deep=True, cluster=cluster)
+    errs = errors(problems)
+    for p in problems:
+        print(f"{'error' if p.severity == 'error' else 'warning'}: {p}", file=sys.stderr if errs else sys.stdout)
+    if errs:
+        print(f"{args.file}: {len(errs)} problem(s); nothing was run.", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{args.file}: valid ({spec.algorithm} on {spec.env.label})")
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from rlstudio.core.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_presets(args) -> int:
+    from rlstudio.core import presets
+
+    available = presets.list_presets()
+    if not args.name:
+        for p in available:
+            print(f"{p.key:<28} {p.title}")
+        print("\nWrite one out with: rlstudio presets NAME -o FILE.yaml")
+        return EXIT_OK
+    try:
+        text = presets.preset_text(args.name)
+    except KeyError:
+        _err(f"no preset named {args.name!r}; choose from: {', '.join(p.key for p in available)}")
+        return EXIT_INVALID
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from rlstudio.core.export import export_script
+    from rlstudio.core.validation import validate
+
+    spec = _load(args.file)
+    if spec is None:
+        return EXIT_INVALID
+    errs = errors(validate(spec))
+    if errs:
+        for p in errs:
+            print(f"error: {p}", file=sys.stderr)
+        return EXIT_INVALID
+    Path(args.output).write_text(export_script(spec), encoding="utf-8")
+    print(f"wrote {args.output}; run it with: python {args.output}")
+    return EXIT_OK
+
+
+# ---- run / resume ------------------------------------------------------------------------------------
+
+class RunnerProcess:
+    """The runner child process: its own process group, so one Ctrl-C is forwarded exactly once (Tune reads a
+    second SIGINT as 'skip the final checkpoint'). Its descendants are tracked so none outlive it."""
+
+    def __init__(self, folder: Path, address: str | None, resume: bool):
+        cmd = [sys.executable, "-m", "rlstudio.engine.runner", str(folder)]
+        if address:
+            cmd += ["--address", address]
+        if resume:
+            cmd.append("--resume")
+        self.folder = folder
+        self.log = open(folder / "runner.log", "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        self.seen: set[int] = set()
+        self.interrupts = 0
+
+    def track(self) -> None:
+        from rlstudio.engine import procs
+
+        self.seen.update(procs.descendants(self.proc.pid))
+
+    def interrupt(self) -> None:
+        self.interrupts += 1
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+
+    def finish(self) -> int:
+        from rlstudio.engine import procs
+
+        code = self.proc.wait()
+        leftover = procs.ray_processes_of(sorted(self.seen))
+        if leftover:
+            procs.terminate(leftover, timeout=5)
+        self.log.close()
+        return code
+
+
+def _follow(runner: RunnerProcess, quiet: bool) -> int:
+    from rlstudio.core.events import EventTail, ExperimentState
+    from rlstudio.core.progress import render
+
+    tail = EventTail(runner.folder)
+    state = ExperimentState()
+    tty = sys.stdout.isatty() and not quiet
+    drawn = 0
+    last_print = 0.0
+
+    def on_sigint(signum, frame):
+        if runner.interrupts == 0:
+            print("\nStopping after the current iteration (Ctrl-C again to stop at once)...", file=sys.stderr)
+        runner.interrupt()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        while True:
+            running = runner.proc.poll() is None
+            new = list(tail.read_new())
+            for e in new:
+                state.apply(e)
+                if not tty and not quiet and e.get("event") in ("trial_started", "trial_completed",
+                                                                "trial_errored", "experiment_started"):
+                    _print_event_line(e)
+            now = time.time()
+            if tty and (new or now - last_print > 1.0):
+                text = render(state, now)
+                if drawn:
+                    sys.stdout.write(f"\x1b[{drawn}F\x1b[J")
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+                drawn = text.count("\n") + 1
+                last_print = now
+            elif not tty and not quiet and now - last_print > 15 and state.trials:
+                print(render(state, now).splitlines()[0], flush=True)
+                last_print = now
+            if not running:
+                break
+            runner.track()
+            time.sleep(0.25)
+        code = runner.finish()
+        for e in tail.read_new():
+            state.apply(e)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if not quiet:
+        print(render(state) if not tty else "")
+    return _summary(state, runner.folder, code)
+
+
+def _print_event_line(e: dict) -> None:
+    kind = e["event"]
+    if kind == "experiment_started":
+        print(f"started {e.get('name')}: {e.get('planned_trials')} trial(s) planned", flush=True)
+    elif kind == "trial_started":
+        print(f"trial {e['trial_id']} started {e.get('config') or ''}", flush=True)
+    elif kind == "trial_completed":
+        print(f"trial {e['trial_id']} completed at iteration {e.get('iteration')}", flush=True)
+    elif kind == "trial_errored":
+        print(f"trial {e['trial_id']} FAILED: {e.get('message')}", flush=True)
+
+
+def _summary(state, folder: Path, code: int) -> int:
+    if state.runner_error:
+        _err(state.runner_error)
+        _print_runner_problems(folder)
+        print(f"details: {folder / 'runner.log'}", file=sys.stderr)
+        return code or EXIT_FAILED
+    if state.status == "stopped":
+        print(f"Stopped. Continue with: rlstudio resume {folder}")
+        return EXIT_STOPPED
+    failed = [t for t in state.trials.values() if t.status == "errored"]
+    for t in failed:
+        print(f"trial {t.trial_id} failed: {t.error}", file=sys.stderr)
+    if state.status in ("completed", "completed_with_errors", "failed") and state.best.get("best_trial_id"):
+        print(f"best trial {state.best['best_trial_id']}: mean return {state.best['best_metric']:.4g} with "
+              f"{state.best.get('best_config')}")
+    if code == 0 and state.status == "completed":
+        print(f"done: {folder}")
+        return EXIT_OK
+    if failed:
+        print(f"{len(failed)} of {len(state.trials)} trial(s) failed; tracebacks are in {folder / 'events.jsonl'}",
+              file=sys.stderr)
+        return EXIT_FAILED
+    if code != 0:
+        _err(f"the runner ended with exit code {code}; see {folder / 'runner.log'}")
+        return code if code > 0 else EXIT_FAILED
+    return EXIT_OK
+
+
+def _print_runner_problems(folder: Path) -> None:
+    from rlstudio.core.events import read_events
+
+    for e in read_events(folder):
+        if e.get("event") == "runner_error":
+            for p in e.get("problems", []):
+                print(f"  {p.get('path')}: {p.get('message')} (given: {p.get('given')})", file=sys.stderr)
+
+
+def cmd_run(args) -> int:
+    from rlstudio.core.validation import validate
+    from rlstudio.engine.runner import new_experiment_folder
+
+    spec = _load(args.file)
+    if spec is None:
+        return EXIT_INVALID
+    if args.address:
+        spec.ray.address = args.address
+    errs = errors(validate(spec, deep=True))
+    if errs:
+        for p in errs:
+            print(f"error: {p}", file=sys.stderr)
+        print(f"{args.file}: {len(errs)} problem(s); nothing was run.", file=sys.stderr)
+        return EXIT_INVALID
+    folder = new_experiment_folder(spec, args.storage)
+    print(f"experiment folder: {folder}")
+    return _follow(RunnerProcess(folder, args.address, resume=False), args.quiet)
+
+
+def cmd_resume(args) -> int:
+    folder = Path(args.folder).expanduser().resolve()
+    if not (folder / "experiment.yaml").exists():
+        _err(f"{folder} is not an RL Studio experiment folder (no experiment.yaml)")
+        return EXIT_INVALID
+    print(f"resuming {folder}")
+    return _follow(RunnerProcess(folder, args.address, resume=True), args.quiet)
+
+
+# ---- best / evaluate ---------------------------------------------------------------------------------
+
+def cmd_best(args) -> int:
+    from rlstudio.engine.final import FinalModelError, best_config
+
+    folder = Path(args.folder).expanduser().resolve()
+    try:
+        state, config, trial_id = best_config(folder)
+    except FinalModelError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    trial = state.trials.get(trial_id)
+    print(f"best trial: {trial_id}")
+    if trial is not None:
+        print(f"best mean return: {trial.best_return}")
+        print(f"last checkpoint: {trial.last_checkpoint}")
+    print("configuration:")
+    for k, v in config.items():
+        print(f"  {k}: {v}")
+    if not args.train:
+        return EXIT_OK
+    from rlstudio.engine.final import train_final
+    from rlstudio.engine.session import RaySession, SessionError
+
+    session = RaySession(args.address or "local")
+    try:
+        session.start()
+        started = time.time()
+
+        def progress(i, row):
+            print(f"  final model: iteration {i}/{args.train}, return {row.get('episode_return_mean')}, "
+                  f"{time.time() - started:.0f} s", flush=True)
+
+        path = train_final(folder, args.train, progress)
+    except SessionError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    finally:
+        session.shutdown()
+    print(f"final model saved: {path}")
+    print(f"evaluate it with: rlstudio evaluate {path}")
+    return EXIT_OK
+
+
+def _spec_for_checkpoint(checkpoint: Path):
+    for parent in [checkpoint, *checkpoint.parents]:
+        if (parent / "experiment.yaml").exists():
+            return load_spec(parent / "experiment.yaml"), parent
+    return None, None
+
+
+def cmd_evaluate(args) -> int:
+    from rlstudio.core import catalog
+    from rlstudio.core.events import EventWriter
+    from rlstudio.engine.policy import PolicyError, evaluate, load_policy, make_env
+
+    checkpoint = Path(args.checkpoint).expanduser().resolve()
+    spec, folder = _spec_for_checkpoint(checkpoint)
+    env_id = args.env or (spec.env.id if spec else None)
+    entry = None if args.env else (spec.env.entry_point if spec else None)
+    if not env_id and not entry:
+        _err("cannot tell which environment this checkpoint is for; give --env ID")
+        return EXIT_INVALID
+    kwargs = spec.env.kwargs if spec and not args.env else {}
+    try:
+        env = make_env(env_id, entry, kwargs, render_mode="rgb_array" if args.record else None)
+        policy = load_policy(checkpoint, env.action_space)
+    except PolicyError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001
+        _err(f"the environment could not be created: {exc}")
+        return EXIT_FAILED
+    threshold = catalog.success_threshold(env_id)
+    if args.record:
+        from rlstudio.engine.recording import record_episodes
+
+        result, frames = record_episodes(policy, env, args.episodes, args.seed, args.record, threshold)
+        print(f"recorded {frames} frames to {args.record}")
+    else:
+        result = evaluate(policy, env, args.episodes, args.seed, threshold, greedy=not args.sample)
+    env.close()
+    print(result.summary())
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    if folder is not None:
+        EventWriter(folder).emit("evaluated", checkpoint=str(checkpoint), **result.to_dict())
+    return EXIT_OK
+
+
+# ---- entry point ------------------------------------------------------------------------------------
+
+def cmd_gui(args) -> int:
+    try:
+        from rlstudio.gui.app import main as gui_main
+    except ImportError as exc:
+        _err(f"the desktop app could not start: {exc}. The headless commands work: rlstudio --help")
+        return EXIT_FAILED
+    return gui_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rlstudio", description="RL Studio: tune and train RLlib agents. Without a command, opens the app.")
+    parser.add_argument("--version", action="version", version=f"rlstudio {__version__}")
+    parser.add_argument("--open", metavar="FILE", help="open this experiment file in the app")
+    parser.add_argument("--screenshot", metavar="PNG", help="render the app window to this PNG and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run an experiment file headless with a progress view")
+    p.add_argument("file")
+    p.add_argument("--storage", default=os.environ.get("RLSTUDIO_STORAGE", DEFAULT_STORAGE),
+                   help=f"where experiment folders go (default {DEFAULT_STORAGE})")
+    p.add_argument("--address", help="an existing Ray cluster (host:port); default: a local session")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("resume", help="continue an experiment stopped with Ctrl-C or killed")
+    p.add_argument("folder")
+    p.add_argument("--address")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("validate", help="check an experiment file; exit 0 if valid, 2 with the problems")
+    p.add_argument("file")
+    p.add_argument("--address", help="also check that this cluster answers")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("best", help="show the best trial; with --train, train a final model with its config")
+    p.add_argument("folder")
+    p.add_argument("--train", type=int, metavar="ITERATIONS", default=0)
+    p.add_argument("--address")
+    p.set_defaults(func=cmd_best)
+
+    p = sub.add_parser("evaluate", help="mean and std of return, length and success rate of a checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--env", help="environment id, if the checkpoint is not inside an experiment folder")
+    p.add_argument("--sample", action="store_true", help="sample actions instead of taking the most likely")
+    p.add_argument("--record", metavar="FILE", help="save the episodes as a GIF or MP4")
+    p.add_argument("--json", action="store_true", help="also print the result as one JSON line")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="write the experiment as a standalone RLlib/Tune script")
+    p.add_argument("file")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("presets", help="list the shipped presets, or write one out")
+    p.add_argument("name", nargs="?")
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of experiment files")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return cmd_gui(args)
+    if getattr(args, "episodes", 1) is not None and getattr(args, "episodes", 1) < 1:
+        _err("--episodes must be at least 1")
+        return EXIT_INVALID
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,183 @@
+"""Write an experiment as a plain, readable RLlib + Tune script (ray and gymnasium only)."""
+
+from __future__ import annotations
+
+import pprint
+
+from rlstudio.core import catalog
+from rlstudio.core.domains import as_domain
+from rlstudio.core.spec import ExperimentSpec
+
+_TUNE_FN = {"grid": "grid_search", "choice": "choice", "uniform": "uniform", "loguniform": "loguniform",
+            "randint": "randint", "quniform": "quniform"}
+
+
+def _expr(value) -> str:
+    d = as_domain(value)
+    if d is not None:
+        args = list(d.args)
+        if d.kind in ("grid", "choice"):
+            return f"tune.{_TUNE_FN[d.kind]}({args!r})"
+        return f"tune.{_TUNE_FN[d.kind]}({', '.join(map(repr, args))})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_expr(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def export_script(spec: ExperimentSpec) -> str:
+    info = catalog.algorithm_info(spec.algorithm)
+    if info is None:
+        raise ValueError(f"unknown algorithm {spec.algorithm!r}")
+    algo_module, algo_cls = info.algorithm_class.split(":")
+    cfg_module, cfg_cls = (info.config_class.split(":") if info.config_class else (None, None))
+    lines = [
+        '"""' + f"{spec.name}: exported from RL Studio.",
+        "",
+        "Runs the same Tune experiment with plain Ray RLlib. Needs ray[rllib,tune] and gymnasium",
+        '(and optuna/hyperopt if the search uses them). Run it with:  python THIS_FILE.py"""',
+        "",
+        "import math",
+        "import os",
+        "",
+        "import ray",
+        "from ray import tune",
+        f"from {algo_module} import {algo_cls}",
+    ]
+    if spec.env.entry_point:
+        mod, cls = spec.env.entry_point.split(":")
+        lines.append(f"from {mod} import {cls.split('.')[0]}")
+    lines += ["", ""]
+    fixed = {k: v for k, v in spec.hyperparameters.items() if k != "model_config" and not _searched(v)}
+    searched = {k: v for k, v in spec.hyperparameters.items() if k != "model_config" and _searched(v)}
+    model = spec.hyperparameters.get("model_config")
+    if spec.env.entry_point:
+        cls = spec.env.entry_point.split(":")[1]
+        lines += [f'tune.register_env("custom-env", lambda env_config: {cls}(**env_config))', "", ""]
+        env_name = "custom-env"
+    else:
+        env_name = spec.env.id
+    r = spec.resources
+    lines += [
+        "def build_config():",
+        f"    config = {algo_cls}.get_default_config()",
+        f"    config.environment(env={env_name!r}, env_config={dict(spec.env.kwargs or {})!r})",
+        f"    config.env_runners(num_env_runners={r.env_runners}, num_envs_per_env_runner={r.envs_per_runner})",
+        f"    config.learners(num_learners={r.learners}, num_gpus_per_learner={r.gpus_per_learner})",
+    ]
+    if isinstance(model, dict) and as_domain(model) is None:
+        fixed_model = {k: v for k, v in model.items() if not _searched(v)}
+        if fixed_model:
+            lines.append(f"    config.rl_module(model_config={fixed_model!r})")
+    if fixed:
+        lines.append("    config.update_from_dict(" + pprint.pformat(fixed, indent=8, width=100).strip() + ")")
+    lines += ["    return config", "", ""]
+    lines += ["def param_space(config):", "    space = config.to_dict()"]
+    for name, value in searched.items():
+        lines.append(f"    space[{name!r}] = {_expr(value)}")
+    if isinstance(model, dict) and _searched(model):
+        if as_domain(model) is not None:
+            lines.append(f"    space['_model_config'] = {_expr(model)}")
+        else:
+            searched_model = {k: v for k, v in model.items() if _searched(v)}
+            lines.append(f"    space['_model_config'] = {{**space.get('_model_config', {{}}), "
+                         f"**{_expr(searched_model)}}}")
+    lines += ["    return space", "", ""]
+    stop_keys = {"episode_return_mean": "env_runners/episode_return_mean",
+                 "timesteps": "num_env_steps_sampled_lifetime", "iterations": "training_iteration",
+                 "time_s": "time_total_s"}
+    criteria = {stop_keys[k]: v for k, v in spec.stop.criteria().items()}
+    lines += [
+        f"STOP = {criteria!r}",
+        "",
+        "",
+        "def stop(trial_id, result):",
+        '    """First criterion reached wins; a missing or NaN return (no episode finished yet) never stops."""',
+        "    for key, target in STOP.items():",
+        "        node = result",
+        '        for part in key.split("/"):',
+        "            node = node.get(part) if isinstance(node, dict) else None",
+        "        if isinstance(node, (int, float)) and not math.isnan(node) and node >= target:",
+        "            return True",
+        "    return False",
+        "",
+        "",
+        "def search_and_scheduler():",
+    ]
+    lines += _search_lines(spec)
+    lines += [
+        "",
+        "",
+        "def main():",
+        f"    ray.init(address={spec.ray.address!r}" + (f", num_cpus={spec.ray.num_cpus}" if spec.ray.num_cpus
+                                                         else "") + ")",
+        "    search_alg, scheduler = search_and_scheduler()",
+        "    tuner = tune.Tuner(",
+        f"        {algo_cls},",
+        "        param_space=param_space(build_config()),",
+        "        tune_config=tune.TuneConfig(",
+        '            metric="env_runners/episode_return_mean", mode="max",',
+        f"            num_samples={spec.search.num_samples}, search_alg=search_alg, scheduler=scheduler,",
+        f"            max_concurrent_trials={r.max_concurrent_trials!r},",
+        "        ),",
+        "        run_config=tune.RunConfig(",
+        f"            name={spec.name!r},",
+        '            storage_path=os.path.abspath(os.environ.get("STORAGE", "ray_results")),',
+        "            stop=stop,",
+        "            checkpoint_config=tune.CheckpointConfig(",
+        f"                checkpoint_frequency={spec.checkpoint.every or 0}, "
+        f"checkpoint_at_end={bool(spec.checkpoint.at_end)}, num_to_keep={spec.checkpoint.keep!r}),",
+        "        ),",
+        "    )",
+        "    results = tuner.fit()",
+        "    for error in results.errors:",
+        '        print("trial failed:", error)',
+        "    best = results.get_best_result()",
+        '    print("best mean return:", best.metrics.get("env_runners", {}).get("episode_return_mean"))',
+        '    print("best checkpoint:", best.checkpoint)',
+        "    ray.shutdown()",
+        "    return 1 if results.errors else 0",
+        "",
+        "",
+        'if __name__ == "__main__":',
+        "    raise SystemExit(main())",
+        "",
+    ]
+    del cfg_module, cfg_cls
+    return "\n".join(lines)
+
+
+def _searched(value) -> bool:
+    if as_domain(value) is not None:
+        return True
+    return isinstance(value, dict) and any(as_domain(v) is not None for v in value.values())
+
+
+def _search_lines(spec: ExperimentSpec) -> list[str]:
+    s, sch = spec.search, spec.scheduler
+    out = []
+    if s.algorithm == "optuna":
+        out += ["    from ray.tune.search.optuna import OptunaSearch", "",
+                f'    search_alg = OptunaSearch(metric="env_runners/episode_return_mean", mode="max", seed={s.seed!r})']
+    elif s.algorithm == "hyperopt":
+        out += ["    from ray.tune.search.hyperopt import HyperOptSearch", "",
+                f'    search_alg = HyperOptSearch(metric="env_runners/episode_return_mean", mode="max", '
+                f"random_state_seed={s.seed!r})"]
+    else:
+        out.append("    search_alg = None  # grid / random: Tune's default variant generator")
+    opts = dict(sch.options)
+    if sch.type == "asha":
+        out += ["    from ray.tune.schedulers import ASHAScheduler", "",
+                f'    scheduler = ASHAScheduler(time_attr="training_iteration", **{opts!r})']
+    elif sch.type == "median":
+        out += ["    from ray.tune.schedulers import MedianStoppingRule", "",
+                f'    scheduler = MedianStoppingRule(time_attr="training_iteration", **{opts!r})']
+    elif sch.type == "pbt":
+        mutations = opts.pop("mutations", {}) or {}
+        muts = ", ".join(f"{k!r}: {_expr(v) if as_domain(v) is not None else repr(v)}" for k, v in mutations.items())
+        out += ["    from ray.tune.schedulers import PopulationBasedTraining", "",
+                "    scheduler = PopulationBasedTraining(",
+                f'        time_attr="training_iteration", hyperparam_mutations={{{muts}}}, **{opts!r})']
+    else:
+        out.append("    scheduler = None  # FIFO")
+    out.append("    return search_alg, scheduler")
+    return out

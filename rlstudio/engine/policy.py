@@ -1,0 +1,157 @@
+"""A trained policy loaded from a checkpoint, without a Ray cluster, and its honest evaluation.
+
+``load_policy`` accepts an algorithm checkpoint folder (as Tune writes them), the final-model folder of
+``rlstudio best --train``, or an RLModule folder. Loading takes ~0.1 s after RLlib's imports (~2-3 s).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MODULE_SUBPATH = Path("learner_group") / "learner" / "rl_module" / "default_policy"
+
+
+class PolicyError(Exception):
+    """A checkpoint could not be used; the message says why in plain words."""
+
+
+def module_dir(checkpoint: str | Path) -> Path:
+    path = Path(checkpoint).expanduser()
+    if not path.exists():
+        raise PolicyError(f"checkpoint not found: {path}")
+    for candidate in (path / MODULE_SUBPATH, path / "checkpoint" / MODULE_SUBPATH, path):
+        if (candidate / "module_state.pkl").exists() or (candidate / "module_state.pt").exists():
+            return candidate
+        if (candidate / "class_and_ctor_args.pkl").exists() and (candidate / "metadata.json").exists() \
+                and candidate.name == "default_policy":
+            return candidate
+    raise PolicyError(f"{path} is not an RLlib checkpoint (no {MODULE_SUBPATH} inside; it may still be being "
+                      f"written)")
+
+
+class Policy:
+    """Acts with an RLModule: greedy (the distribution's mode) or sampled."""
+
+    def __init__(self, module, action_space):
+        import torch
+
+        self.module = module
+        self.action_space = action_space
+        self._torch = torch
+        self._dist_cls = module.get_inference_action_dist_cls()
+        module.eval()
+
+    def act(self, obs, greedy: bool = True):
+        torch = self._torch
+        with torch.no_grad():
+            batch = {"obs": torch.as_tensor(np.asarray(obs, dtype=np.float32)[None])}
+            out = self.module.forward_inference(batch)
+            if "actions" in out:  # DQN-style modules pick the action themselves
+                action = out["actions"][0].numpy()
+            else:
+                dist = self._dist_cls.from_logits(out["action_dist_inputs"])
+                if greedy:
+                    dist = dist.to_deterministic()
+                action = dist.sample()[0].numpy()
+        return self._to_env_action(action)
+
+    def _to_env_action(self, action):
+        import gymnasium as gym
+
+        space = self.action_space
+        if isinstance(space, gym.spaces.Discrete):
+            return int(action)
+        if isinstance(space, gym.spaces.Box):
+            # RLlib's default normalize_actions=True: the module acts in [-1, 1]; map back to the env's range
+            low, high = space.low, space.high
+            action = low + (np.clip(action, -1.0, 1.0) + 1.0) * (high - low) / 2.0
+            return np.clip(action, low, high).astype(space.dtype)
+        return action
+
+
+def load_policy(checkpoint: str | Path, action_space=None) -> Policy:
+    path = module_dir(checkpoint)
+    try:
+        from ray.rllib.core.rl_module.rl_module import RLModule
+
+        module = RLModule.from_checkpoint(str(path))
+    except Exception as exc:  # noqa: BLE001 - a half-written or foreign folder: say so, do not crash
+        raise PolicyError(f"could not load the policy in {path}: {type(exc).__name__}: {exc}") from None
+    space = action_space if action_space is not None else getattr(module, "action_space", None)
+    return Policy(module, space)
+
+
+# ---- evaluation ---------------------------------------------------------------------------------------
+
+@dataclass
+class Evaluation:
+    episodes: int
+    seed: int
+    mean_return: float
+    std_return: float
+    mean_length: float
+    success_rate: float | None
+    threshold: float | None
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        text = (f"mean return {self.mean_return:.2f} ± {self.std_return:.2f} over {self.episodes} episodes, "
+                f"mean length {self.mean_length:.1f}")
+        if self.success_rate is not None:
+            text += f", success rate {self.success_rate:.0%} (return ≥ {self.threshold:g})"
+        return text
+
+
+def make_env(env_id: str | None, entry_point: str | None, kwargs: dict | None, render_mode: str | None = None):
+    import gymnasium
+
+    kwargs = dict(kwargs or {})
+    if render_mode:
+        kwargs["render_mode"] = render_mode
+    if entry_point:
+        from rlstudio.engine.introspect import import_object
+
+        return import_object(entry_point)(**kwargs)
+    return gymnasium.make(env_id, **kwargs)
+
+
+def run_episodes(policy: Policy, env, episodes: int, seed: int, greedy: bool = True, on_step=None):
+    """(returns, lengths) of ``episodes`` episodes seeded ``seed, seed+1, ...``; ``on_step(env)`` is called after
+    each reset and each step (a recorder renders there)."""
+    returns, lengths = [], []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        if on_step:
+            on_step(env)
+        total, steps, done = 0.0, 0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(policy.act(obs, greedy=greedy))
+            total += float(reward)
+            steps += 1
+            done = terminated or truncated
+            if on_step:
+                on_step(env)
+        returns.append(total)
+        lengths.append(steps)
+    return returns, lengths
+
+
+def evaluate(policy: Policy, env, episodes: int = 10, seed: int = 0, threshold: float | None = None,
+             greedy: bool = True, on_step=None) -> Evaluation:
+    returns, lengths = run_episodes(policy, env, episodes, seed, greedy, on_step)
+    success = None if threshold is None else sum(r >= threshold for r in returns) / len(returns)
+    return Evaluation(episodes=episodes, seed=seed, mean_return=float(np.mean(returns)),
+                      std_return=float(np.std(returns)), mean_length=float(np.mean(lengths)),
+                      success_rate=success, threshold=threshold, returns=returns, lengths=lengths)
+
+
+def finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
