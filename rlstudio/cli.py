@@ -195,8 +195,8 @@ def _follow(runner: RunnerProcess, quiet: bool) -> int:
             state.apply(e)
     finally:
         signal.signal(signal.SIGINT, previous)
-    if not quiet:
-        print(render(state) if not tty else "")
+    if not quiet and state.trials and not tty:
+        print(render(state))
     return _summary(state, runner.folder, code)
 
 
@@ -332,7 +332,8 @@ def _spec_for_checkpoint(checkpoint: Path):
 def cmd_evaluate(args) -> int:
     from rlstudio.core import catalog
     from rlstudio.core.events import EventWriter
-    from rlstudio.engine.policy import PolicyError, evaluate, load_policy, make_env
+    from rlstudio.core.envs import make_env
+    from rlstudio.engine.policy import PolicyError, evaluate, load_policy
 
     checkpoint = Path(args.checkpoint).expanduser().resolve()
     spec, folder = _spec_for_checkpoint(checkpoint)

@@ -27,7 +27,7 @@ STOP_KEYS = ("episode_return_mean", "timesteps", "iterations", "time_s")
 
 @dataclass
 class EnvSpec:
-    id: str | None = "CartPole-v1"
+    id: str | None = None
     entry_point: str | None = None
     kwargs: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
@@ -92,7 +92,7 @@ class RaySettings:
 @dataclass
 class ExperimentSpec:
     name: str = "experiment"
-    env: EnvSpec = field(default_factory=EnvSpec)
+    env: EnvSpec = field(default_factory=lambda: EnvSpec(id="CartPole-v1"))
     algorithm: str = "PPO"
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     resources: Resources = field(default_factory=Resources)

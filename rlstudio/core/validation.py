@@ -211,12 +211,9 @@ def _check_spaces(spec: ExperimentSpec, info: catalog.AlgorithmInfo) -> list[Pro
 
 def probe_env_spaces(env_id: str | None, entry_point: str | None, kwargs: dict) -> dict:
     """Create the env once and describe its spaces (``{"observation": ..., "action": ...}``)."""
-    import gymnasium
+    from rlstudio.core.envs import make_env
 
-    if entry_point:
-        env = gymnasium.make(entry_point, **kwargs) if ":" in entry_point else None
-    else:
-        env = gymnasium.make(env_id, **kwargs)
+    env = make_env(env_id, entry_point, kwargs)
     try:
         return {"observation": catalog.describe_space(env.observation_space),
                 "action": catalog.describe_space(env.action_space)}

@@ -12,7 +12,7 @@ from ray.tune.stopper import Stopper
 from rlstudio.core import catalog
 from rlstudio.core.domains import Domain, as_domain, pick_dotted
 from rlstudio.core.spec import ExperimentSpec
-from rlstudio.engine.introspect import import_object
+from rlstudio.core.envs import import_object
 
 METRIC = "env_runners/episode_return_mean"
 MODE = "max"

@@ -6,21 +6,12 @@ checks the shipped file against the installed RLlib, so an upgrade of Ray cannot
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
 
 from rlstudio.core.catalog import ALGORITHMS
-
-
-def import_object(path: str):
-    """``package.module:Attr.Sub`` -> the object."""
-    module_name, _, attr = path.partition(":")
-    obj = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
+from rlstudio.core.envs import import_object
 
 
 def config_options(config) -> list[str]:

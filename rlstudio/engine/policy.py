@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 MODULE_SUBPATH = Path("learner_group") / "learner" / "rl_module" / "default_policy"
 
 
@@ -108,19 +109,6 @@ class Evaluation:
         if self.success_rate is not None:
             text += f", success rate {self.success_rate:.0%} (return ≥ {self.threshold:g})"
         return text
-
-
-def make_env(env_id: str | None, entry_point: str | None, kwargs: dict | None, render_mode: str | None = None):
-    import gymnasium
-
-    kwargs = dict(kwargs or {})
-    if render_mode:
-        kwargs["render_mode"] = render_mode
-    if entry_point:
-        from rlstudio.engine.introspect import import_object
-
-        return import_object(entry_point)(**kwargs)
-    return gymnasium.make(env_id, **kwargs)
 
 
 def run_episodes(policy: Policy, env, episodes: int, seed: int, greedy: bool = True, on_step=None):

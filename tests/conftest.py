@@ -1,0 +1,59 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+# Ray workers import the test envs through the driver's sys.path; subprocess drivers get it from PYTHONPATH
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p)
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+
+def _ray_descendants():
+    from rlstudio.engine import procs
+
+    out = []
+    for pid in procs.descendants(os.getpid()):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if any(k in cmd for k in ("raylet", "gcs_server", "ray::", "rlstudio", "default_worker", "dashboard")):
+            out.append((pid, cmd[:120]))
+    return out
+
+
+@pytest.fixture(scope="session")
+def ray_session(tmp_path_factory):
+    """A warm local Ray session (in a helper process) shared by the engine tests; runs attach by address."""
+    from rlstudio.engine.session import SessionHost
+
+    host = SessionHost(num_cpus=2, log_path=tmp_path_factory.mktemp("session") / "host.log")
+    host.start()
+    yield host
+    host.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind():
+    yield
+    import time
+
+    deadline = time.monotonic() + 20
+    left = _ray_descendants()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = _ray_descendants()
+    assert not left, f"processes left behind by the tests: {left}"
+
+
+def run_cli(*args, timeout=600, env=None, **kwargs):
+    """Run `python -m rlstudio ...` as a user would; returns the CompletedProcess."""
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "rlstudio", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)

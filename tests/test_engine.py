@@ -1,0 +1,203 @@
+"""Real Ray, real RLlib, real Tune: small runs through the `rlstudio` command, checked through the event log."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import run_cli
+from rlstudio.core.events import ExperimentState, read_events
+
+pytestmark = pytest.mark.ray
+
+SMALL = {
+    "schema_version": 1, "name": "small", "env": {"id": "CartPole-v1"}, "algorithm": "PPO",
+    "hyperparameters": {"lr": {"grid": [0.001, 0.0001]}, "train_batch_size": 256, "minibatch_size": 64,
+                        "num_epochs": 2, "model_config": {"fcnet_hiddens": [32]}},
+    "resources": {"env_runners": 0, "envs_per_runner": 1, "max_concurrent_trials": 2},
+    "search": {"algorithm": "grid"}, "stop": {"iterations": 2}, "checkpoint": {"every": 1, "at_end": True},
+}
+
+
+def write_spec(tmp_path, data, name="exp.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def only_folder(storage: Path) -> Path:
+    [folder] = [p for p in storage.iterdir() if p.is_dir()]
+    return folder
+
+
+def results_by_trial(folder):
+    out = {}
+    for e in read_events(folder):
+        if e["event"] == "trial_result":
+            out.setdefault(e["trial_id"], []).append(e)
+    return out
+
+
+def test_small_grid_run_is_fully_described_by_its_event_log(tmp_path, ray_session):
+    spec = write_spec(tmp_path, SMALL)
+    proc = run_cli("run", spec, "--storage", tmp_path / "runs", "--address", ray_session.address)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    folder = only_folder(tmp_path / "runs")
+    events = read_events(folder)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "experiment_started" and kinds[-1] == "experiment_finished"
+    assert all(isinstance(e["time"], float) for e in events)
+    started = events[0]
+    assert started["planned_trials"] == 2 and started["spec"]["name"] == "small"
+    trials = {e["trial_id"]: e["config"] for e in events if e["event"] == "trial_started"}
+    assert sorted(c["lr"] for c in trials.values()) == [0.0001, 0.001]
+    results = results_by_trial(folder)
+    assert set(results) == set(trials)
+    for rows in results.values():
+        assert [r["iteration"] for r in rows] == [1, 2]
+        assert [r["timesteps"] for r in rows] == [256, 512]
+        for r in rows:
+            assert r["time_s"] > 0 and r["env_steps_per_s"] > 0
+            assert isinstance(r["episode_return_mean"], float) and r["episode_len_mean"] > 0
+            assert {"policy_loss", "vf_loss", "entropy", "mean_kl_loss"} <= set(r)
+    checkpoints = [e for e in events if e["event"] == "checkpoint_saved"]
+    assert len(checkpoints) == 4 and all(Path(c["path"]).is_dir() for c in checkpoints)
+    assert sum(k == "trial_completed" for k in kinds) == 2
+    finished = events[-1]
+    assert finished["status"] == "completed" and finished["best_trial_id"] in trials
+    best_rows = results[finished["best_trial_id"]]
+    assert finished["best_metric"] == max(r["episode_return_mean"] for r in best_rows)
+    assert finished["best_config"] == trials[finished["best_trial_id"]]
+    # any reader rebuilds the same picture from the file alone
+    state = ExperimentState.load(folder)
+    assert state.status == "completed" and all(t.status == "completed" for t in state.trials.values())
+    assert "best trial" in proc.stdout
+
+    # the article's last step: the best configuration -> a final model -> an honest evaluation
+    best = run_cli("best", folder)
+    assert best.returncode == 0 and finished["best_trial_id"] in best.stdout
+    final = run_cli("best", folder, "--train", "2", "--address", ray_session.address)
+    assert final.returncode == 0, final.stderr
+    model = folder / "final_model"
+    assert model.is_dir()
+    ev = run_cli("evaluate", model, "--episodes", "3", "--json")
+    assert ev.returncode == 0, ev.stderr
+    result = json.loads(ev.stdout.strip().splitlines()[-1])
+    assert len(result["returns"]) == 3 and result["threshold"] == 475
+    assert result["mean_return"] == pytest.approx(sum(result["returns"]) / 3)
+    assert result["success_rate"] == sum(r >= 475 for r in result["returns"]) / 3
+    kinds = [e["event"] for e in read_events(folder)]
+    assert "final_model_saved" in kinds and "evaluated" in kinds
+
+
+def test_sigint_then_resume_continues_without_losing_or_repeating_results(tmp_path, ray_session):
+    data = {**SMALL, "stop": {"iterations": 30}, "checkpoint": {"every": 2, "at_end": True}}
+    spec = write_spec(tmp_path, data)
+    storage = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "rlstudio", "run", str(spec), "--storage", str(storage),
+                             "--address", ray_session.address], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 180
+    folder = None
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if storage.exists() and any(storage.iterdir()):
+            folder = only_folder(storage)
+            if sum(len(r) for r in results_by_trial(folder).values()) >= 10:
+                break
+    assert folder is not None
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, out + err
+    assert "rlstudio resume" in out
+    before = results_by_trial(folder)
+    assert 0 < max(len(r) for r in before.values()) < 30
+    assert read_events(folder)[-1]["event"] == "experiment_stopped"
+
+    resumed = run_cli("resume", folder, "--address", ray_session.address)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    after = results_by_trial(folder)
+    for tid, rows in after.items():
+        assert [r["iteration"] for r in rows] == list(range(1, 31)), tid
+        assert rows[: len(before[tid])] == before[tid]  # what was logged before stays as it was
+    kinds = [e["event"] for e in read_events(folder)]
+    assert kinds.count("experiment_resumed") == 1 and kinds[-1] == "experiment_finished"
+    assert kinds.count("trial_resumed") == 2
+
+
+def test_an_env_that_raises_fails_its_trial_with_the_traceback_while_the_other_finishes(tmp_path, ray_session):
+    data = {**SMALL, "name": "faulty",
+            "env": {"entry_point": "envs:FaultyCartPole", "kwargs": {"fail_after": 100, "fail_seed_below": 1000}},
+            "hyperparameters": {**SMALL["hyperparameters"], "lr": 0.001, "seed": {"grid": [0, 100000]}},
+            "stop": {"iterations": 3}, "checkpoint": {"every": 0, "at_end": True}}
+    proc = run_cli("run", write_spec(tmp_path, data), "--storage", tmp_path / "runs", "--address",
+                   ray_session.address)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    folder = only_folder(tmp_path / "runs")
+    events = read_events(folder)
+    seeds = {e["trial_id"]: e["config"]["seed"] for e in events if e["event"] == "trial_started"}
+    [errored] = [e for e in events if e["event"] == "trial_errored"]
+    assert seeds[errored["trial_id"]] == 0
+    assert "simulated sensor failure" in errored["traceback"] and 'envs.py", line' in errored["traceback"]
+    assert errored["message"] == "RuntimeError: FaultyCartPole: simulated sensor failure inside step()"
+    [completed] = [e for e in events if e["event"] == "trial_completed"]
+    assert seeds[completed["trial_id"]] == 100000
+    assert events[-1]["status"] == "completed_with_errors"
+    assert "FAILED" in proc.stdout and "failed" in proc.stderr
+
+
+def test_exported_script_runs_the_same_experiment(tmp_path):
+    data = {**SMALL, "stop": {"iterations": 1}}
+    script = tmp_path / "exported.py"
+    proc = run_cli("export", write_spec(tmp_path, data), "-o", script)
+    assert proc.returncode == 0, proc.stderr
+    text = script.read_text()
+    assert "rlstudio" not in text.replace("RL Studio", "")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "STORAGE": str(tmp_path / "exported_runs")}, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "best mean return:" in run.stdout
+    assert len(list((tmp_path / "exported_runs" / "small").glob("*/"))) >= 2
+
+
+@pytest.mark.parametrize("algorithm,env,hyperparameters", [
+    ("PPO", "CartPole-v1", {"train_batch_size": 128, "minibatch_size": 64, "num_epochs": 1}),
+    ("APPO", "CartPole-v1", {"train_batch_size": 128}),
+    ("DQN", "CartPole-v1", {"num_steps_sampled_before_learning_starts": 32}),
+    ("SAC", "Pendulum-v1", {"num_steps_sampled_before_learning_starts": 32}),
+])
+def test_one_iteration_of_each_algorithm(tmp_path, ray_session, algorithm, env, hyperparameters):
+    data = {"schema_version": 1, "name": f"one-{algorithm.lower()}", "env": {"id": env}, "algorithm": algorithm,
+            "hyperparameters": {**hyperparameters, "model_config": {"fcnet_hiddens": [16]}},
+            "resources": {"env_runners": 1 if algorithm == "APPO" else 0},
+            "stop": {"iterations": 1}, "checkpoint": {"every": 0, "at_end": True}}
+    proc = run_cli("run", write_spec(tmp_path, data), "--storage", tmp_path / "runs", "--address",
+                   ray_session.address, "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    folder = only_folder(tmp_path / "runs")
+    [rows] = results_by_trial(folder).values()
+    assert [r["iteration"] for r in rows] == [1] and rows[0]["timesteps"] > 0
+    assert any(e["event"] == "checkpoint_saved" for e in read_events(folder))
+
+
+def test_a_trial_that_cannot_fit_the_session_is_refused_before_it_waits(tmp_path, ray_session):
+    data = {**SMALL, "resources": {"env_runners": 4}}
+    proc = run_cli("run", write_spec(tmp_path, data), "--storage", tmp_path / "runs", "--address",
+                   ray_session.address, timeout=120)
+    assert proc.returncode == 2
+    assert "can never start" in proc.stderr
+
+
+def test_an_unreachable_cluster_is_reported_within_15_seconds(tmp_path):
+    started = time.monotonic()
+    proc = run_cli("run", write_spec(tmp_path, SMALL), "--storage", tmp_path / "runs", "--address",
+                   "127.0.0.1:9", timeout=60)
+    assert time.monotonic() - started < 15 + 5  # + the runner's interpreter start
+    assert proc.returncode != 0
+    assert "no Ray cluster answers at 127.0.0.1:9" in proc.stderr
