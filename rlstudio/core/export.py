@@ -39,6 +39,12 @@ def export_script(spec: ExperimentSpec) -> str:
         "import math",
         "import os",
         "",
+    ]
+    if spec.ray.address not in ("local", "auto"):
+        lines += ["# Ray 2.60 clusters use token authentication: the driver must say so before Ray is imported",
+                  "# (the token is read from RAY_AUTH_TOKEN or ~/.ray/auth_token).",
+                  'os.environ.setdefault("RAY_AUTH_MODE", "token")', ""]
+    lines += [
         "import ray",
         "from ray import tune",
         f"from {algo_module} import {algo_cls}",

@@ -1,0 +1,49 @@
+"""Shared helpers for the benchmark scripts (run them from the repository root with the project's venv)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rlstudio.core.events import read_events  # noqa: E402
+from rlstudio.core.spec import ExperimentSpec  # noqa: E402
+from rlstudio.engine.runner import new_experiment_folder  # noqa: E402
+
+
+def run_engine(spec: ExperimentSpec, address: str, storage: Path, target: float | None = None) -> dict:
+    """Start the engine's runner (the same process the CLI and the GUI start) attached to ``address``; return
+    seconds from the start to the first result, to the first result with return >= target, and to its exit."""
+    folder = new_experiment_folder(spec, storage)
+    started = time.time()
+    with open(folder / "runner.log", "wb") as log:
+        code = subprocess.call([sys.executable, "-m", "rlstudio.engine.runner", str(folder), "--address", address],
+                               stdout=log, stderr=subprocess.STDOUT)
+    exited = time.time() - started
+    results = [e for e in read_events(folder) if e["event"] == "trial_result"]
+    first = results[0]["time"] - started if results else None
+    solved = next((e["time"] - started for e in results
+                   if target is not None and (e.get("episode_return_mean") or -1e9) >= target), None)
+    return {"exit_code": code, "first_result_s": first, "solved_s": solved, "exit_s": exited,
+            "timesteps": results[-1]["timesteps"] if results else None, "folder": str(folder)}
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def temp_storage() -> Path:
+    return Path(tempfile.mkdtemp(prefix="rlstudio-bench-"))
+
+
+def print_figures(figures: dict) -> None:
+    """The last line of every bench script: one JSON object with its figures."""
+    print(json.dumps(figures, sort_keys=True))
