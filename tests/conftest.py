@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 # Ray workers import the test envs through the driver's sys.path; subprocess drivers get it from PYTHONPATH
@@ -57,3 +58,25 @@ def run_cli(*args, timeout=600, env=None, **kwargs):
 
     return subprocess.run([sys.executable, "-m", "rlstudio", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _qt_isolation(request, tmp_path, monkeypatch):
+    """GUI tests: settings in a temp folder, and no top-level widget or thread may outlive the test."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    before = set(map(id, QApplication.topLevelWidgets()))
+    yield
+    QApplication.processEvents()
+    leaked = [w for w in QApplication.topLevelWidgets() if id(w) not in before and w.isVisible()]
+    for w in leaked:
+        w.close()
+    assert not leaked, f"top-level widgets left open: {leaked}"

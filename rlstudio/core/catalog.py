@@ -377,3 +377,102 @@ def space_text(desc: dict) -> str:
     if kind == "Box":
         return f"Box{tuple(desc.get('shape', []))} in [{desc.get('low'):g}, {desc.get('high'):g}]"
     return f"{kind}{tuple(desc.get('shape') or [])}"
+
+
+# ---- the other sections of the experiment form ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a spec section, as the editor's generated forms show it. ``path`` is the attribute path on
+    :class:`~rlstudio.core.spec.ExperimentSpec` (``resources.env_runners``)."""
+    path: str
+    label: str
+    type: str  # "int" | "float" | "bool" | "choice" | "text" | "optional_int" | "optional_float"
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    choice_labels: tuple = ()
+
+
+RESOURCE_FIELDS = (
+    Field("resources.env_runners", "Env runners", "int",
+          "Worker processes that play the environment to collect experience, each using one CPU. 0 plays it "
+          "inside the trial's own process, which is fastest for small, quick environments.", 0, 256),
+    Field("resources.envs_per_runner", "Environments per runner", "int",
+          "Copies of the environment each runner steps together. More copies give more data per second at "
+          "little extra cost for light environments.", 1, 256),
+    Field("resources.learners", "Learners", "int",
+          "Processes that update the network. 0 learns inside the trial's process; 2 or more split each batch "
+          "across learners (data-parallel) — useful with several GPUs.", 0, 64),
+    Field("resources.gpus_per_learner", "GPUs per learner", "float",
+          "GPUs each learner uses (fractions share a GPU). 0 trains on the CPU.", 0, 8),
+    Field("resources.max_concurrent_trials", "Trials at the same time", "optional_int",
+          "The most trials that run at once. Empty runs as many as the session's CPUs and GPUs allow.", 1, 1024),
+)
+
+SEARCH_FIELDS = (
+    Field("search.algorithm", "Search method", "choice",
+          "How trial configurations are chosen: grid tries every combination of the grid values; random samples "
+          "the ranges; Bayesian (Optuna TPE) learns from finished trials which regions look promising.",
+          choices=("grid", "random", "optuna", "hyperopt"),
+          choice_labels=("Grid", "Random", "Bayesian (Optuna)", "HyperOpt (TPE)")),
+    Field("search.num_samples", "Samples", "int",
+          "How many trials to draw from the ranges (with grid values, each grid combination is repeated this "
+          "many times).", 1, 10000),
+    Field("search.seed", "Search seed", "optional_int",
+          "Makes the sampled configurations repeatable. Empty picks new ones each time.", 0, 2**31 - 1),
+)
+
+SCHEDULER_FIELDS = {
+    "type": Field("scheduler.type", "Scheduler", "choice",
+                  "What happens to trials while they run: FIFO lets every trial finish; ASHA stops weak trials "
+                  "early to give their time to better ones; PBT copies good trials and mutates their "
+                  "hyperparameters; median stopping ends trials doing worse than the median.",
+                  choices=("fifo", "asha", "pbt", "median"),
+                  choice_labels=("FIFO (run all)", "ASHA (stop weak trials early)",
+                                 "Population-based training", "Median stopping")),
+    "asha": (
+        Field("scheduler.grace_period", "Grace period (iterations)", "int",
+              "Iterations every trial gets before ASHA may stop it.", 1, 10000),
+        Field("scheduler.reduction_factor", "Reduction factor", "float",
+              "At each rung only 1 in this many trials continues. 2 is gentle, 4 is aggressive.", 1.5, 10),
+        Field("scheduler.max_t", "Longest trial (iterations)", "int",
+              "The iteration count at which ASHA's last rung sits.", 1, 100000),
+    ),
+    "pbt": (
+        Field("scheduler.perturbation_interval", "Perturbation interval (iterations)", "int",
+              "How often weak trials copy a strong trial's weights and mutate its hyperparameters. Set "
+              "checkpoints to the same interval.", 1, 10000),
+        Field("scheduler.quantile_fraction", "Quantile", "float",
+              "The share of trials that counts as top (copied from) and bottom (replaced).", 0.05, 0.5),
+        Field("scheduler.resample_probability", "Resample probability", "float",
+              "Chance that a mutated value is drawn afresh instead of nudged.", 0, 1),
+    ),
+    "median": (
+        Field("scheduler.grace_period", "Grace period (iterations)", "int",
+              "Iterations every trial gets before it can be stopped.", 1, 10000),
+        Field("scheduler.min_samples_required", "Trials to compare with", "int",
+              "How many other trials must have reported before the median is trusted.", 1, 1000),
+    ),
+}
+
+STOP_FIELDS = (
+    Field("stop.episode_return_mean", "Target mean return", "optional_float",
+          "A trial stops when its mean episode return reaches this. Empty: no target.", -1e9, 1e9),
+    Field("stop.timesteps", "Max environment steps", "optional_int",
+          "A trial stops after this many environment steps.", 1, 10**12),
+    Field("stop.iterations", "Max iterations", "optional_int",
+          "A trial stops after this many training iterations.", 1, 10**9),
+    Field("stop.time_s", "Max time (seconds)", "optional_float",
+          "A trial stops after running this long.", 1, 10**9),
+)
+
+CHECKPOINT_FIELDS = (
+    Field("checkpoint.every", "Checkpoint every (iterations)", "int",
+          "Save the trial's model every this many iterations (0: only at the end). Checkpoints let a stopped "
+          "run resume and let you watch the policy while it trains.", 0, 100000),
+    Field("checkpoint.at_end", "Checkpoint at the end", "bool", "Save the final model of every trial."),
+    Field("checkpoint.keep", "Keep last", "optional_int",
+          "How many checkpoints to keep per trial. Empty keeps all.", 1, 10000),
+)

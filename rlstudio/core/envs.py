@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 
 def import_object(path: str):
@@ -18,6 +19,8 @@ def make_env(env_id: str | None, entry_point: str | None, kwargs: dict | None, r
     kwargs = dict(kwargs or {})
     if render_mode:
         kwargs["render_mode"] = render_mode
+        # pygame (the classic-control renderer) opens the sound card on init; frames need no sound
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     if entry_point:
         return import_object(entry_point)(**kwargs)
     import gymnasium

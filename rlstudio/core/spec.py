@@ -165,7 +165,9 @@ class ExperimentSpec:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, width=100)
 
     def copy(self) -> "ExperimentSpec":
-        return ExperimentSpec.from_dict(self.to_dict())
+        clone = ExperimentSpec.from_dict(self.to_dict())
+        clone.load_problems = list(self.load_problems)
+        return clone
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:
@@ -313,3 +315,44 @@ def _section_dict(obj) -> dict:
         out[name] = copy.deepcopy(value)
     out.update(copy.deepcopy(obj.extra))
     return out
+
+
+# ---- field paths (how the editor's forms read and write a spec) -------------------------------------------
+
+_MISSING = object()
+
+
+def get_path(spec: ExperimentSpec, path: str, default: Any = None) -> Any:
+    """``get_path(spec, "resources.env_runners")``; scheduler options live in ``scheduler.options``."""
+    section, _, key = path.partition(".")
+    if not key:
+        return getattr(spec, section, default)
+    obj = getattr(spec, section)
+    if section == "scheduler" and key != "type":
+        return obj.options.get(key, default)
+    if section == "hyperparameters":
+        return obj.get(key, default)
+    if hasattr(obj, key) and key != "extra":
+        return getattr(obj, key)
+    return obj.extra.get(key, default)
+
+
+def set_path(spec: ExperimentSpec, path: str, value: Any) -> None:
+    """Set a field; ``None`` removes optional fields and scheduler options."""
+    section, _, key = path.partition(".")
+    if not key:
+        setattr(spec, section, value)
+        return
+    obj = getattr(spec, section)
+    if section == "scheduler" and key != "type":
+        if value is None:
+            obj.options.pop(key, None)
+        else:
+            obj.options[key] = value
+    elif section == "hyperparameters":
+        if value is None:
+            obj.pop(key, None)
+        else:
+            obj[key] = value
+    else:
+        setattr(obj, key, value)

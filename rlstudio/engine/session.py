@@ -230,20 +230,22 @@ def _host_main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.stdin.close())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is for the runs, not the session
     try:
-        info = session.start()
-        import ray
+        try:
+            info = session.start()
+            import ray
 
-        address = ray.get_runtime_context().gcs_address
-    except Exception as exc:  # noqa: BLE001
-        print(json.dumps({"error": f"Ray did not start: {exc}"}), flush=True)
-        return 1
-    print(json.dumps({"address": address, "cpus": info.cpus, "gpus": info.gpus, "pid": os.getpid()}), flush=True)
-    try:
+            address = ray.get_runtime_context().gcs_address
+        except Exception as exc:  # noqa: BLE001
+            print(json.dumps({"error": f"Ray did not start: {exc}"}), flush=True)
+            return 1
+        print(json.dumps({"address": address, "cpus": info.cpus, "gpus": info.gpus, "pid": os.getpid()}),
+              flush=True)
         while sys.stdin.read(1):
             pass
     except (OSError, ValueError):
-        pass
-    session.shutdown()
+        pass  # the owner is gone (closed pipe): end the session all the same
+    finally:
+        session.shutdown()
     return 0
 
 

@@ -1,0 +1,84 @@
+"""Start the desktop app (``rlstudio`` with no command)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+_T0 = time.perf_counter()
+
+
+def main(args) -> int:
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    if args.screenshot and "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no display
+    QCoreApplication.setOrganizationName("RLStudio")
+    QCoreApplication.setApplicationName("RL Studio")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    from rlstudio.gui.main_window import MainWindow
+
+    settings = None
+    if args.screenshot:
+        # pictures for the README show the default layout, not whatever this machine's last session left
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        settings = QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(start_session=not os.environ.get("RLSTUDIO_NO_SESSION"), settings=settings)
+    if args.open:
+        if not window.open_file(args.open):
+            window.shutdown()
+            return 2
+    else:
+        window.new_from_preset("cartpole-fast")
+    window.show()
+
+    if os.environ.get("RLSTUDIO_STARTUP_PROBE"):
+        # bench/gui_startup.py: the first event-loop turn after show() is when the window answers input
+        def report():
+            print(f"interactive_after_s={time.perf_counter() - _T0:.3f}", flush=True)
+            print(f"heavy_modules={sorted(m for m in ('ray', 'torch', 'ray.rllib') if m in sys.modules)}",
+                  flush=True)
+            window.close()
+
+        QTimer.singleShot(0, report)
+    elif args.screenshot:
+        take_screenshot(window, Path(args.screenshot), page=os.environ.get("RLSTUDIO_SCREENSHOT_PAGE"))
+    return app.exec()
+
+
+def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float = 60.0) -> None:
+    """Wait until the window shows settled state (session answered, validation and preview done), grab it to
+    ``out`` and close the app. Used for the README's images: they are the real app."""
+    from PySide6.QtCore import QTimer
+
+    if page is not None:
+        window.pages.setCurrentIndex(int(page))
+    started = time.monotonic()
+
+    def settled() -> bool:
+        env = window.env_panel
+        preview_done = bool(env._frames) or env.preview.text() not in ("", "Rendering a preview…",
+                                                                         "The preview appears here.")
+        return (window.session.state in ("ready", "error") and not window.document.validating and preview_done)
+
+    def poll():
+        if settled() or time.monotonic() - started > timeout_s:
+            QTimer.singleShot(300, grab)  # let the preview animate a few frames
+        else:
+            QTimer.singleShot(100, poll)
+
+    def grab():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(out))
+        print(f"wrote {out}", flush=True)
+        window.document.dirty = False  # a screenshot never asks to save
+        window.close()
+
+    QTimer.singleShot(100, poll)

@@ -1,0 +1,308 @@
+"""The main window: menus, the editor's pages, dockable Problems and Help panels, and the status bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
+                               QTextBrowser, QToolBar, QWidget)
+
+from rlstudio import __version__
+from rlstudio.core.presets import list_presets
+from rlstudio.core.problems import errors
+from rlstudio.core.spec import SpecFileError
+from rlstudio.gui.bridge import SessionController, TaskRunner
+from rlstudio.gui.document import ExperimentDocument
+from rlstudio.gui.panels.algorithm import AlgorithmPanel
+from rlstudio.gui.panels.environment import EnvironmentPanel
+from rlstudio.gui.panels.problems import ProblemsPanel
+from rlstudio.gui.panels.run_setup import SearchPanel, WorkersPanel
+
+MAX_RECENT = 8
+FILE_FILTER = "Experiments (*.yaml *.yml);;All files (*)"
+
+WELCOME_HELP = """<h3>RL Studio</h3>
+<p>Put an experiment together on the pages on the left: the <b>environment</b> the agent learns in, the
+<b>algorithm</b> and its hyperparameters (fixed, or values for the search to try), the <b>workers</b> it runs on
+and the <b>search</b>: how trials are chosen, when each stops and when it saves checkpoints.</p>
+<p>Click any option to read here what it does and when to change it. Problems are listed below as you type;
+<b>Start</b> becomes available when there are none.</p>"""
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(self, start_session: bool = True, settings: QSettings | None = None):
+        super().__init__()
+        self.settings = settings or QSettings()
+        self._shut_down = False
+        self.tasks = TaskRunner(self)
+        self.session = SessionController(self.tasks, parent=self)
+        self.document = ExperimentDocument(self.tasks, self)
+
+        self.env_panel = EnvironmentPanel(self.document, self.tasks)
+        self.algorithm_panel = AlgorithmPanel(self.document)
+        self.workers_panel = WorkersPanel(self.document)
+        self.search_panel = SearchPanel(self.document)
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self.env_panel, "1  Environment")
+        self.pages.addTab(self.algorithm_panel, "2  Algorithm")
+        self.pages.addTab(self.workers_panel, "3  Workers")
+        self.pages.addTab(self.search_panel, "4  Search")
+        self.setCentralWidget(self.pages)
+
+        self.help = QTextBrowser()
+        self.help.setOpenExternalLinks(False)
+        self.help.setHtml(WELCOME_HELP)
+        self.help.setMinimumWidth(260)
+        self.problems = ProblemsPanel(self.document)
+        self.problems.field_requested.connect(self.focus_field)
+        self.help_dock = self._dock("Help", self.help, "help", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems_dock = self._dock("Problems", self.problems, "problems", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.algorithm_panel.help_requested.connect(self.help.setHtml)
+
+        self.session_label = QLabel("Ray session: not started")
+        self.validity_label = QLabel()
+        self.statusBar().addPermanentWidget(self.validity_label)
+        self.statusBar().addPermanentWidget(self.session_label)
+        self._build_actions()
+        self._build_menus()
+
+        self.document.validated.connect(self._on_document_validated)
+        self.document.path_changed.connect(self._update_title)
+        self.document.dirty_changed.connect(self._update_title)
+        self.session.state_changed.connect(self._on_session_state_changed)
+        self.session.ready.connect(self.document.set_cluster)
+
+        self.resize(1280, 820)
+        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+        self.resizeDocks([self.help_dock], [300], Qt.Orientation.Horizontal)
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self._update_title()
+        self._start_allowed(False, "Checking the experiment…")
+        if start_session:
+            self.session.start()
+
+    # ---- construction ------------------------------------------------------------------------------
+
+    def _dock(self, title: str, widget: QWidget, name: str, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.setStatusTip(tip)
+        action.setToolTip(tip or text)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action("&Open…", self._on_open_triggered, QKeySequence.StandardKey.Open,
+                                        "Open an experiment file")
+        self.save_action = self._action("&Save", self._on_save_triggered, QKeySequence.StandardKey.Save,
+                                        "Save the experiment exactly as shown")
+        self.save_as_action = self._action("Save &As…", self._on_save_as_triggered, QKeySequence.StandardKey.SaveAs)
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.start_action = self._action("&Start", self._on_start_triggered, QKeySequence("Ctrl+R"))
+        self.start_action.setObjectName("start")
+        self.about_action = self._action("&About RL Studio", self._on_about_triggered)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        presets_menu = file_menu.addMenu("&New from preset")
+        for preset in list_presets():
+            action = presets_menu.addAction(preset.key)
+            action.setToolTip(preset.title)
+            action.setStatusTip(preset.title)
+            action.triggered.connect(lambda _=False, p=preset: self.new_from_preset(p.key))
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._rebuild_recent_menu()
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        run_menu = self.menuBar().addMenu("&Run")
+        run_menu.addAction(self.start_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.help_dock.toggleViewAction())
+        view_menu.addAction(self.problems_dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("toolbar-main")
+        toolbar.addAction(self.open_action)
+        toolbar.addAction(self.save_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.start_action)
+        self.addToolBar(toolbar)
+
+    # ---- files ------------------------------------------------------------------------------------------
+
+    def new_from_preset(self, key: str) -> None:
+        from rlstudio.core.presets import presets_dir
+        from rlstudio.core.spec import load_spec
+
+        if not self._maybe_keep_changes():
+            return
+        self.document.set_spec(load_spec(presets_dir() / f"{key}.yaml"), None)
+
+    def open_file(self, path: str | Path) -> bool:
+        try:
+            self.document.load(path)
+        except SpecFileError as exc:
+            QMessageBox.warning(self, "Cannot open the experiment", str(exc))
+            return False
+        self._add_recent(Path(path))
+        return True
+
+    def _on_open_triggered(self) -> None:
+        if not self._maybe_keep_changes():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", str(self._last_dir()), FILE_FILTER)
+        if path:
+            self.open_file(path)
+
+    def _on_save_triggered(self) -> bool:
+        if self.document.path is None:
+            return self._on_save_as_triggered()
+        return self._save(self.document.path)
+
+    def _on_save_as_triggered(self) -> bool:
+        suggested = self._last_dir() / f"{self.document.spec.name}.yaml"
+        path, _ = QFileDialog.getSaveFileName(self, "Save experiment", str(suggested), FILE_FILTER)
+        return self._save(Path(path)) if path else False
+
+    def _save(self, path: Path) -> bool:
+        try:
+            saved = self.document.save(path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot save", f"The experiment could not be saved to {path}: "
+                                                     f"{exc.strerror or exc}. Nothing was lost; try another place.")
+            return False
+        self._add_recent(saved)
+        self.statusBar().showMessage(f"Saved {saved}", 4000)
+        return True
+
+    def _maybe_keep_changes(self) -> bool:
+        """False when the user cancels; unsaved changes are never dropped silently."""
+        if not self.document.dirty:
+            return True
+        answer = self.ask_save_changes()
+        if answer == QMessageBox.StandardButton.Save:
+            return self._on_save_triggered()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def ask_save_changes(self) -> QMessageBox.StandardButton:
+        return QMessageBox.question(
+            self, "Unsaved changes", "Save the changes to this experiment first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel)
+
+    def _last_dir(self) -> Path:
+        recent = self._recent()
+        return Path(recent[0]).parent if recent else Path.home()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _add_recent(self, path: Path) -> None:
+        entries = [str(path.resolve())] + [p for p in self._recent() if p != str(path.resolve())]
+        self.settings.setValue("recent", entries[:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for entry in self._recent():
+            action = self.recent_menu.addAction(entry)
+            action.triggered.connect(lambda _=False, p=entry: self._maybe_keep_changes() and self.open_file(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    def _update_title(self, *_):
+        name = self.document.path.name if self.document.path else f"{self.document.spec.name} (not saved)"
+        self.setWindowTitle(f"{'*' if self.document.dirty else ''}{name} — RL Studio")
+
+    # ---- state shown ---------------------------------------------------------------------------------
+
+    def _on_document_validated(self, problems) -> None:
+        errs = errors(problems)
+        if errs:
+            first = errs[0]
+            self._start_allowed(False, f"Cannot start yet: {len(errs)} problem{'s' if len(errs) != 1 else ''} "
+                                       f"— first: {first}")
+            self.validity_label.setText(f"✖ {len(errs)} problem{'s' if len(errs) != 1 else ''}")
+        elif self.session.state != "ready":
+            self._start_allowed(False, "Waiting for the Ray session to be ready")
+            self.validity_label.setText("✔ valid")
+        else:
+            self._start_allowed(True, "Start the experiment on the Ray session")
+            self.validity_label.setText("✔ valid")
+
+    def _start_allowed(self, allowed: bool, reason: str) -> None:
+        self.start_action.setEnabled(allowed)
+        self.start_action.setToolTip(reason)
+        self.start_action.setStatusTip(reason)
+        self.start_reason = reason
+
+    def _on_session_state_changed(self, state: str, text: str) -> None:
+        self.session_label.setText(text)
+        self.session_label.setToolTip(text)
+        self.session_label.setStyleSheet("color: #b22;" if state == "error" else "")
+        self._on_document_validated(self.document.problems)
+
+    def focus_field(self, path: str) -> None:
+        pages = {"env": self.env_panel, "algorithm": self.algorithm_panel, "hyperparameters": self.algorithm_panel,
+                 "resources": self.workers_panel, "search": self.search_panel, "scheduler": self.search_panel,
+                 "stop": self.search_panel, "checkpoint": self.search_panel}
+        page = pages.get(path.split(".")[0])
+        if page is None:
+            return
+        self.pages.setCurrentWidget(page)
+        widget = page.findChild(QWidget, path) or page.findChild(QWidget, path.split(".")[0])
+        if widget is not None:
+            widget.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_start_triggered(self) -> None:
+        QMessageBox.information(self, "Start", "Runs are started from the command line in this version: "
+                                               "save the experiment and run  rlstudio run FILE")
+
+    def _on_about_triggered(self) -> None:
+        QMessageBox.about(self, "About RL Studio", f"<b>RL Studio {__version__}</b><p>A workbench for "
+                                                   "reinforcement learning on Ray RLlib and Ray Tune.</p>")
+
+    # ---- closing ----------------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self._shut_down:
+            event.accept()
+            return
+        if not self._maybe_keep_changes():
+            event.ignore()
+            return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.shutdown()
+        event.accept()
+        self.closed.emit()
+
+    def shutdown(self) -> None:
+        """Stop background work and end the Ray session (every process it started)."""
+        self._shut_down = True
+        self.hide()  # ending Ray takes a few seconds; the window should not hang there meanwhile
+        self.env_panel.stop()
+        self.tasks.shutdown()
+        self.session.close()

@@ -1,0 +1,286 @@
+"""Algorithm picker and the hyperparameter / search-space table, generated from the catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHeaderView, QLabel, QLineEdit, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from rlstudio.core import catalog
+from rlstudio.core.domains import DOMAIN_KINDS, as_domain
+from rlstudio.gui.forms import INVALID_STYLE, format_value, parse_number
+
+CUSTOM = "__custom__"
+MODES = ("fixed",) + tuple(DOMAIN_KINDS)
+MODE_LABELS = {"fixed": "Fixed", "grid": "Grid (every value)", "choice": "Choice (random)", "uniform": "Uniform range",
+               "loguniform": "Log-uniform range", "randint": "Whole numbers", "quniform": "Stepped range"}
+MODE_HINTS = {"fixed": "one value", "grid": "values, comma separated", "choice": "values, comma separated",
+              "uniform": "low, high", "loguniform": "low, high", "randint": "low, high (high excluded)",
+              "quniform": "low, high, step"}
+
+
+# ---- text <-> value (pure functions, tested without widgets) ---------------------------------------------
+
+def parse_scalar(text: str, param: catalog.Param | None) -> Any:
+    text = text.strip()
+    if param is None or param.type == "str":
+        try:
+            return yaml.safe_load(text) if text else None
+        except yaml.YAMLError:
+            return text
+    if param.type == "bool":
+        lowered = text.lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0"):
+            return False
+        return text or None
+    if param.type == "layers":
+        parts = [p for p in text.strip("[]").replace(" ", "").split(",") if p]
+        values = [parse_number(p) for p in parts]
+        return values if values else None
+    if param.type == "choice":
+        return text or None
+    return parse_number(text)
+
+
+def parse_cell(mode: str, text: str, param: catalog.Param | None) -> Any:
+    """The file value for what the table shows: a fixed value or a one-key domain mapping."""
+    if mode == "fixed":
+        return parse_scalar(text, param)
+    if param is not None and param.type == "layers":
+        try:
+            items = yaml.safe_load(f"[{text}]") if text.strip() else []
+        except yaml.YAMLError:
+            items = [text]
+    else:
+        items = [parse_scalar(part, param) for part in text.split(",") if part.strip()]
+    return {mode: items}
+
+
+def format_cell(value: Any) -> tuple[str, str]:
+    """(mode, text) for a file value."""
+    domain = as_domain(value)
+    if domain is None:
+        return "fixed", format_value(value)
+    if domain.kind in ("grid", "choice") and any(isinstance(v, list) for v in domain.args):
+        return domain.kind, ", ".join(yaml.safe_dump(v, default_flow_style=True).strip() for v in domain.args)
+    return domain.kind, ", ".join(format_value(v) for v in domain.args)
+
+
+def _help_html(param: catalog.Param) -> str:
+    rng = ""
+    if param.low is not None and param.high is not None:
+        rng = f"<p><b>Usual range:</b> {param.low:g} to {param.high:g}{' (log scale)' if param.log else ''}</p>"
+    default = "RLlib decides" if param.default is None else format_value(param.default)
+    return (f"<h3>{param.label}</h3><p><code>{param.name}</code></p><p>{param.help}</p>{rng}"
+            f"<p><b>Default:</b> {default}</p>")
+
+
+class HyperparameterTable(QWidget):
+    """One row per option: how it is searched (fixed or a domain) and its value(s)."""
+
+    help_requested = Signal(str)
+
+    COLUMNS = ("Option", "Search", "Value", "Default")
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.rows: list[tuple[str, catalog.Param | None]] = []
+        self.advanced = QCheckBox("Show advanced options")
+        self.advanced.setToolTip("Options most experiments leave at their defaults.")
+        self.advanced.toggled.connect(self._apply_visibility)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.currentCellChanged.connect(self._on_table_current_cell_changed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        layout.addWidget(self.advanced)
+        document.changed.connect(self._on_document_changed)
+        document.validated.connect(self._on_document_validated)
+        self.rebuild()
+
+    def _algorithm(self) -> catalog.AlgorithmInfo | None:
+        name = self.document.spec.algorithm
+        return catalog.algorithm_info(name) if isinstance(name, str) else None
+
+    def rebuild(self) -> None:
+        info = self._algorithm()
+        params = list(info.params) if info else []
+        known = {p.name for p in params}
+        rows: list[tuple[str, catalog.Param | None]] = [(p.name, p) for p in params]
+        for name, value in self.document.spec.hyperparameters.items():
+            if name == "model_config" and isinstance(value, dict) and as_domain(value) is None:
+                rows += [(f"model_config.{k}", None) for k in value if f"model_config.{k}" not in known]
+            elif name not in known:
+                rows.append((name, None))
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        for r, (name, param) in enumerate(rows):
+            label = QTableWidgetItem(param.label if param else name)
+            label.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            label.setToolTip(param.help if param else "An option the catalog does not describe; kept as written.")
+            self.table.setItem(r, 0, label)
+            mode_box = QComboBox()
+            for mode in MODES:
+                mode_box.addItem(MODE_LABELS[mode], mode)
+            mode_box.setToolTip("Fixed: one value for every trial. A domain: the search tries values from it.")
+            mode_box.activated.connect(lambda _i, row=r: self._on_row_edited(row))
+            self.table.setCellWidget(r, 1, mode_box)
+            edit = QLineEdit()
+            edit.setObjectName(f"hyperparameters.{name}")
+            edit.setAccessibleName(param.label if param else name)
+            edit.editingFinished.connect(lambda row=r: self._on_row_edited(row))
+            self.table.setCellWidget(r, 2, edit)
+            default = QTableWidgetItem("RLlib decides" if param is None or param.default is None
+                                       else format_value(param.default))
+            default.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.table.setItem(r, 3, default)
+        self.refresh()
+
+    def refresh(self) -> None:
+        for r, (name, param) in enumerate(self.rows):
+            value = self.document.get_hyperparameter(name)
+            mode, text = format_cell(value)
+            mode_box: QComboBox = self.table.cellWidget(r, 1)
+            edit: QLineEdit = self.table.cellWidget(r, 2)
+            mode_box.blockSignals(True)
+            mode_box.setCurrentIndex(mode_box.findData(mode))
+            mode_box.blockSignals(False)
+            if not edit.hasFocus():
+                edit.setText(text)
+            edit.setPlaceholderText(f"default ({MODE_HINTS['fixed']})" if value is None else MODE_HINTS[mode])
+        self._apply_visibility()
+
+    def _apply_visibility(self) -> None:
+        show_all = self.advanced.isChecked()
+        for r, (name, param) in enumerate(self.rows):
+            hidden = param is not None and param.advanced and not show_all \
+                and self.document.get_hyperparameter(name) is None
+            self.table.setRowHidden(r, hidden)
+
+    def _on_row_edited(self, row: int) -> None:
+        name, param = self.rows[row]
+        mode = self.table.cellWidget(row, 1).currentData()
+        text = self.table.cellWidget(row, 2).text()
+        value = parse_cell(mode, text, param) if text.strip() else None
+        if value is None and mode != "fixed":
+            value = {mode: []}  # an empty domain is kept so validation can say what it needs
+        self.document.set_hyperparameter(name, value)
+
+    def _on_table_current_cell_changed(self, row: int, *_):
+        if 0 <= row < len(self.rows):
+            name, param = self.rows[row]
+            self.help_requested.emit(_help_html(param) if param else f"<h3>{name}</h3><p>An option the catalog "
+                                     "does not describe; RL Studio passes it to RLlib as written.</p>")
+
+    def _on_document_changed(self, path: str) -> None:
+        if path in ("", "algorithm") or (path.startswith("hyperparameters.")
+                                         and path.split(".", 1)[1] not in {n for n, _ in self.rows}):
+            self.rebuild()
+        elif path.startswith("hyperparameters"):
+            self.refresh()
+
+    def _on_document_validated(self, problems) -> None:
+        for r, (name, _param) in enumerate(self.rows):
+            path = f"hyperparameters.{name}"
+            mine = [p for p in problems if p.path == path]
+            edit = self.table.cellWidget(r, 2)
+            edit.setStyleSheet(INVALID_STYLE if mine else "")
+            edit.setToolTip("\n".join(str(p) for p in mine))
+
+
+class AlgorithmPanel(QWidget):
+    help_requested = Signal(str)
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.picker = QComboBox()
+        self.picker.setObjectName("algorithm")
+        self.picker.setAccessibleName("Algorithm")
+        for name, info in catalog.ALGORITHMS.items():
+            self.picker.addItem(f"{name} — {info.mode}", name)
+        self.picker.addItem("Your own algorithm class…", CUSTOM)
+        self.picker.activated.connect(self._on_picker_activated)
+        self.custom = QLineEdit()
+        self.custom.setObjectName("algorithm.custom")
+        self.custom.setPlaceholderText("package.module:MyAlgorithm")
+        self.custom.setToolTip("The import path of your own RLlib Algorithm class.")
+        self.custom.editingFinished.connect(self._on_custom_edited)
+        self.mode = QLabel()
+        self.mode.setWordWrap(True)
+        self.spaces = QLabel()
+        self.spaces.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Algorithm", self.picker)
+        form.addRow("Class", self.custom)
+        form.addRow("How it trains", self.mode)
+        form.addRow("Actions", self.spaces)
+        self.table = HyperparameterTable(document)
+        self.table.help_requested.connect(self.help_requested)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("<b>Hyperparameters and search space</b> — set an option to Fixed or give the "
+                                "values the search should try. Empty means RLlib's default."))
+        layout.addWidget(self.table, 1)
+        document.changed.connect(self._on_document_changed)
+        document.spaces_changed.connect(self._on_document_spaces_changed)
+        self.refresh()
+
+    def refresh(self) -> None:
+        name = self.document.spec.algorithm
+        info = catalog.algorithm_info(name) if isinstance(name, str) else None
+        custom = info is not None and info.custom
+        self.picker.setCurrentIndex(self.picker.findData(CUSTOM if custom or info is None else name))
+        self.custom.setVisible(custom or info is None)
+        if custom and not self.custom.hasFocus():
+            self.custom.setText(name)
+        self.mode.setText(info.mode_text if info else "Unknown algorithm: choose one from the list.")
+        self.spaces.setText(f"Works with {', '.join(info.action_spaces)} action spaces." if info else "")
+        self._on_document_spaces_changed(self.document.spaces)
+
+    def _on_picker_activated(self, index: int) -> None:
+        value = self.picker.itemData(index)
+        if value == CUSTOM:
+            self.custom.setVisible(True)
+            self.custom.setFocus()
+            return
+        self.document.set("algorithm", value)
+
+    def _on_custom_edited(self) -> None:
+        text = self.custom.text().strip()
+        if text:
+            self.document.set("algorithm", text)
+
+    def _on_document_changed(self, path: str) -> None:
+        if path in ("", "algorithm"):
+            self.refresh()
+
+    def _on_document_spaces_changed(self, spaces) -> None:
+        """Disable algorithms that cannot act in the environment's action space, saying why."""
+        kind = (spaces or {}).get("action", {}).get("kind")
+        model: QStandardItemModel = self.picker.model()
+        for row in range(self.picker.count()):
+            name = self.picker.itemData(row)
+            info = catalog.ALGORITHMS.get(name)
+            item = model.item(row)
+            if info is None or kind is None or kind in info.action_spaces:
+                item.setEnabled(True)
+                item.setToolTip(info.summary if info else "")
+            else:
+                item.setEnabled(False)
+                item.setToolTip(f"{name} cannot act in this environment's {kind} action space "
+                                f"(it supports {', '.join(info.action_spaces)}).")

@@ -1,0 +1,241 @@
+"""Environment picker: the Gymnasium registry grouped by family, a custom entry point, kwargs, spaces and a
+preview played by a random policy (rendered off the GUI thread)."""
+
+from __future__ import annotations
+
+import yaml
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from rlstudio.core import catalog
+from rlstudio.gui.forms import INVALID_STYLE
+
+FAMILY_NAMES = {"classic_control": "Classic control", "toy_text": "Toy text", "box2d": "Box2D",
+                "mujoco": "MuJoCo", "phys2d": "Physics 2D (functional)", "tabular": "Tabular (functional)",
+                "atari": "Atari"}
+
+
+def _registry_job():
+    return catalog.env_registry()
+
+
+def _preview_job(env_id, entry_point, kwargs):
+    from rlstudio.engine.preview import random_policy_clip
+
+    return random_policy_clip(env_id, entry_point, kwargs)
+
+
+def frame_to_pixmap(frame) -> QPixmap:
+    h, w, _ = frame.shape
+    image = QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(image.copy())  # copy: the QImage must not outlive the numpy buffer
+
+
+class EnvironmentPanel(QWidget):
+    def __init__(self, document, tasks, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.tasks = tasks
+        self.registry: dict[str, catalog.EnvInfo] = {}
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Search environments (e.g. cart, lunar, pendulum)")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._apply_filter)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Environment", "Notes"])
+        self.tree.setObjectName("env.id")
+        self.tree.itemActivated.connect(self._on_tree_item_activated)
+        self.tree.itemClicked.connect(self._on_tree_item_activated)
+        self.entry_point = QLineEdit()
+        self.entry_point.setObjectName("env.entry_point")
+        self.entry_point.setPlaceholderText("or your own class: package.module:MyEnv")
+        self.entry_point.setToolTip("A gymnasium.Env subclass of your own, by import path. It is imported only "
+                                    "when the experiment is checked or run.")
+        self.entry_point.editingFinished.connect(self._on_entry_point_edited)
+        self.kwargs = QLineEdit()
+        self.kwargs.setObjectName("env.kwargs")
+        self.kwargs.setPlaceholderText("{}  e.g. {max_episode_steps: 200}")
+        self.kwargs.setToolTip("Keyword arguments passed when the environment is created, as a YAML mapping.")
+        self.kwargs.editingFinished.connect(self._on_kwargs_edited)
+        self.selected = QLabel()
+        self.observation = QLabel("…")
+        self.action = QLabel("…")
+        self.threshold = QLabel()
+        for label in (self.observation, self.action, self.threshold, self.selected):
+            label.setWordWrap(True)
+        self.preview = QLabel("The preview appears here.")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(300, 200)
+        self.preview.setStyleSheet("background: #f4f4f4; color: #666;")
+        self._frames: list[QPixmap] = []
+        self._frame_index = 0
+        self._player = QTimer(self)
+        self._player.setInterval(50)
+        self._player.timeout.connect(self._on_player_timeout)
+
+        form = QFormLayout()
+        form.addRow("Chosen", self.selected)
+        form.addRow("Custom class", self.entry_point)
+        form.addRow("Arguments", self.kwargs)
+        form.addRow("Observations", self.observation)
+        form.addRow("Actions", self.action)
+        form.addRow("Success when", self.threshold)
+        left = QVBoxLayout()
+        left.addWidget(self.filter)
+        left.addWidget(self.tree, 1)
+        right = QVBoxLayout()
+        right.addLayout(form)
+        right.addWidget(QLabel("<b>Preview</b> (random actions)"))
+        right.addWidget(self.preview, 1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 1)
+        layout.addLayout(right, 1)
+
+        document.changed.connect(self._on_document_changed)
+        document.spaces_changed.connect(self._on_document_spaces_changed)
+        document.validated.connect(self._on_document_validated)
+        task = tasks.submit(_registry_job, key="env-registry")
+        task.finished.connect(self._on_registry_loaded)
+        self.refresh()
+
+    # ---- registry tree -------------------------------------------------------------------------------
+
+    def _on_registry_loaded(self, registry) -> None:
+        self.registry = registry
+        self.tree.clear()
+        families: dict[str, QTreeWidgetItem] = {}
+        for env_id, info in registry.items():
+            family = families.get(info.family)
+            if family is None:
+                family = QTreeWidgetItem([FAMILY_NAMES.get(info.family, info.family), ""])
+                family.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                families[info.family] = family
+            item = QTreeWidgetItem([env_id, ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, env_id)
+            if not info.dependency_installed:
+                note = f"needs {info.dependency}" + ("" if info.needed_to_run else " to render")
+                item.setText(1, note)
+                item.setToolTip(0, f"{note}: {info.install}")
+                item.setForeground(0, Qt.GlobalColor.gray)
+            family.addChild(item)
+        order = ["classic_control", "toy_text", "box2d", "mujoco"]
+        for key in sorted(families, key=lambda k: (order.index(k) if k in order else len(order), k)):
+            self.tree.addTopLevelItem(families[key])
+        self.tree.resizeColumnToContents(0)
+        self._apply_filter(self.filter.text())
+        self._select_current()
+
+    def _apply_filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        for i in range(self.tree.topLevelItemCount()):
+            family = self.tree.topLevelItem(i)
+            shown = 0
+            for j in range(family.childCount()):
+                child = family.child(j)
+                hide = bool(needle) and needle not in child.text(0).lower()
+                child.setHidden(hide)
+                shown += not hide
+            family.setHidden(shown == 0)
+            family.setExpanded(bool(needle) or family.text(0) == FAMILY_NAMES["classic_control"])
+
+    def _select_current(self) -> None:
+        env_id = self.document.spec.env.id
+        for i in range(self.tree.topLevelItemCount()):
+            family = self.tree.topLevelItem(i)
+            for j in range(family.childCount()):
+                child = family.child(j)
+                if child.data(0, Qt.ItemDataRole.UserRole) == env_id:
+                    family.setExpanded(True)
+                    self.tree.setCurrentItem(child)
+                    return
+
+    def _on_tree_item_activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        env_id = item.data(0, Qt.ItemDataRole.UserRole)
+        if env_id and (env_id != self.document.spec.env.id or self.document.spec.env.entry_point):
+            self.document.set_env(env_id, None)
+
+    # ---- fields --------------------------------------------------------------------------------------
+
+    def _on_entry_point_edited(self) -> None:
+        text = self.entry_point.text().strip()
+        if text and text != self.document.spec.env.entry_point:
+            self.document.set_env(None, text)
+
+    def _on_kwargs_edited(self) -> None:
+        text = self.kwargs.text().strip()
+        try:
+            value = yaml.safe_load(text) if text else {}
+        except yaml.YAMLError:
+            value = text  # kept as typed; validation says it must be a mapping
+        self.document.set("env.kwargs", {} if value is None else value)
+
+    def refresh(self) -> None:
+        env = self.document.spec.env
+        self.selected.setText(f"<b>{env.label}</b>")
+        if not self.entry_point.hasFocus():
+            self.entry_point.setText(env.entry_point or "")
+        if not self.kwargs.hasFocus():
+            kwargs = env.kwargs
+            self.kwargs.setText(yaml.safe_dump(kwargs, default_flow_style=True).strip()
+                                if isinstance(kwargs, dict) and kwargs else ("" if not kwargs else str(kwargs)))
+        threshold = catalog.SUCCESS_THRESHOLDS.get(env.id or "")
+        if threshold is None and env.id in self.registry:
+            threshold = self.registry[env.id].success_threshold
+        self.threshold.setText(f"an episode returns {threshold:g} or more" if threshold is not None
+                               else "no success threshold is known for this environment")
+
+    def _on_document_changed(self, path: str) -> None:
+        if path in ("", "env", "env.kwargs"):
+            self.refresh()
+            self._select_current()
+
+    def _on_document_validated(self, problems) -> None:
+        for widget, path in ((self.entry_point, "env.entry_point"), (self.kwargs, "env.kwargs"),
+                             (self.tree, "env.id")):
+            mine = [p for p in problems if p.path in (path, "env")]
+            widget.setStyleSheet(INVALID_STYLE if mine else "")
+            widget.setToolTip("\n".join(str(p) for p in mine) or widget.toolTip())
+
+    # ---- spaces and preview --------------------------------------------------------------------------
+
+    def _on_document_spaces_changed(self, spaces) -> None:
+        if not spaces:
+            self.observation.setText("—")
+            self.action.setText("—")
+            self._show_preview_message("No preview: the environment could not be created (see Problems).")
+            return
+        self.observation.setText(catalog.space_text(spaces["observation"]))
+        self.action.setText(catalog.space_text(spaces["action"]))
+        env = self.document.spec.env
+        self._show_preview_message("Rendering a preview…")
+        task = self.tasks.submit(_preview_job, env.id, env.entry_point, dict(env.kwargs or {}), key="env-preview")
+        task.finished.connect(self._on_preview_ready)
+        task.failed.connect(self._on_preview_failed)
+
+    def _on_preview_ready(self, frames) -> None:
+        self._frames = [frame_to_pixmap(f) for f in frames]
+        self._frame_index = 0
+        if self._frames:
+            self.preview.setText("")
+            self._player.start()
+
+    def _on_preview_failed(self, message: str, _tb: str) -> None:
+        self._show_preview_message(f"This environment cannot show a picture: {message}")
+
+    def _show_preview_message(self, text: str) -> None:
+        self._player.stop()
+        self._frames = []
+        self.preview.setPixmap(QPixmap())
+        self.preview.setText(text)
+
+    def _on_player_timeout(self) -> None:
+        if not self._frames:
+            self._player.stop()
+            return
+        self.preview.setPixmap(self._frames[self._frame_index % len(self._frames)])
+        self._frame_index += 1
+
+    def stop(self) -> None:
+        self._player.stop()

@@ -1,0 +1,176 @@
+"""Workers/resources and search/scheduler/stop/checkpoint forms, generated from the catalog's field lists."""
+
+from __future__ import annotations
+
+import math
+
+import yaml
+from PySide6.QtWidgets import QGroupBox, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
+
+from rlstudio.core import catalog
+from rlstudio.core.domains import grid_size
+from rlstudio.core.validation import ClusterInfo, concurrency, resources_text
+from rlstudio.gui.forms import INVALID_STYLE, FieldForm
+
+#: steps per second one trial of a small policy-gradient run makes on one CPU core (measured: the fast CartPole
+#: preset samples and learns ~2,400 steps/s on this project's 2-core reference machine); used only for "about".
+ASSUMED_STEPS_PER_S = 2000
+
+
+def _scrolled(inner: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(inner)
+    return area
+
+
+def _group(title: str, *widgets: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    for w in widgets:
+        layout.addWidget(w)
+    return box
+
+
+class WorkersPanel(QScrollArea):
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.form = FieldForm(catalog.RESOURCE_FIELDS, document)
+        self.fit = QLabel()
+        self.fit.setObjectName("resources")
+        self.fit.setWordWrap(True)
+        learners = QLabel(catalog.LEARNERS_TEXT)
+        learners.setWordWrap(True)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        layout.addWidget(_group("Workers and resources", self.form, learners))
+        layout.addWidget(self.fit)
+        layout.addStretch(1)
+        self.setWidgetResizable(True)
+        self.setWidget(inner)
+        document.changed.connect(self._on_document_changed)
+        document.validated.connect(self._on_document_changed)
+        self.refresh()
+
+    def _on_document_changed(self, *_):
+        self.refresh()
+
+    def refresh(self) -> None:
+        cluster = self.document.cluster
+        if cluster is None:
+            self.fit.setText("Waiting for the Ray session to say how many CPUs and GPUs it has…")
+            self.fit.setStyleSheet("")
+            return
+        try:
+            text = resources_text(self.document.spec, cluster)
+        except (TypeError, ValueError):
+            text = "Fix the fields above to see what each trial needs."
+        never = "never start" in text
+        self.fit.setText(("⚠ " if never else "") + text[0].upper() + text[1:] + ".")
+        self.fit.setStyleSheet(INVALID_STYLE if never else "color: #2a6;")
+
+
+def plan_summary(spec, cluster: ClusterInfo | None) -> str:
+    """'N trials × up to M timesteps, about T minutes on this session'."""
+    try:
+        trials = grid_size(spec.hyperparameters) * int(spec.search.num_samples)
+    except (TypeError, ValueError):
+        return "Fix the search fields to see the plan."
+    stop = spec.stop
+    batch = spec.hyperparameters.get("train_batch_size")
+    batch = batch if isinstance(batch, int) else 4000
+    caps = []
+    if isinstance(stop.timesteps, (int, float)):
+        caps.append(stop.timesteps)
+    if isinstance(stop.iterations, (int, float)):
+        caps.append(stop.iterations * batch)
+    steps = min(caps) if caps else None
+    seconds = steps / ASSUMED_STEPS_PER_S if steps else None
+    if isinstance(stop.time_s, (int, float)):
+        seconds = min(seconds, stop.time_s) if seconds else stop.time_s
+    text = f"{trials} trial{'s' if trials != 1 else ''}"
+    text += f" × up to {steps:,.0f} timesteps" if steps else ""
+    if seconds and cluster is not None:
+        at_once = concurrency(spec, cluster)
+        if at_once == 0:
+            return text + ", but no trial fits this session (see Workers)."
+        waves = math.ceil(trials / at_once)
+        minutes = waves * seconds / 60
+        text += (f", {at_once} at a time: about {minutes:.0f} minute{'s' if round(minutes) != 1 else ''} on this "
+                 f"session at most" if minutes >= 1 else f", {at_once} at a time: under a minute on this session")
+    if stop.episode_return_mean is not None:
+        text += f" (each trial stops early at mean return {stop.episode_return_mean:g})"
+    return text + "."
+
+
+class SearchPanel(QScrollArea):
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.search = FieldForm(catalog.SEARCH_FIELDS, document)
+        self.scheduler_type = FieldForm([catalog.SCHEDULER_FIELDS["type"]], document)
+        self.scheduler_options: FieldForm | None = None
+        self.mutations = QLineEdit()
+        self.mutations.setObjectName("scheduler.mutations")
+        self.mutations.setPlaceholderText("{lr: {loguniform: [0.00001, 0.001]}, gamma: [0.95, 0.99]}")
+        self.mutations.setToolTip("Which hyperparameters PBT mutates and how: a list of values or a domain for "
+                                  "each, as a YAML mapping.")
+        self.mutations.editingFinished.connect(self._on_mutations_edited)
+        self.scheduler_box = _group("Scheduler", self.scheduler_type)
+        self.stop = FieldForm(catalog.STOP_FIELDS, document)
+        self.checkpoint = FieldForm(catalog.CHECKPOINT_FIELDS, document)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setObjectName("summary")
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        layout.addWidget(self.summary)
+        layout.addWidget(_group("Search", self.search))
+        layout.addWidget(self.scheduler_box)
+        layout.addWidget(_group("Stop each trial when (the first one reached)", self.stop))
+        layout.addWidget(_group("Checkpoints", self.checkpoint))
+        layout.addStretch(1)
+        self.setWidgetResizable(True)
+        self.setWidget(inner)
+        document.changed.connect(self._on_document_changed)
+        document.validated.connect(self._on_document_validated)
+        self._current_type = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        typ = self.document.spec.scheduler.type
+        if typ != self._current_type:
+            self._current_type = typ
+            if self.scheduler_options is not None:
+                self.scheduler_box.layout().removeWidget(self.scheduler_options)
+                self.scheduler_options.deleteLater()
+                self.scheduler_options = None
+            fields = catalog.SCHEDULER_FIELDS.get(typ, ()) if isinstance(typ, str) else ()
+            if fields:
+                self.scheduler_options = FieldForm(fields, self.document)
+                self.scheduler_box.layout().addWidget(self.scheduler_options)
+            self.scheduler_box.layout().removeWidget(self.mutations)
+            self.mutations.setVisible(typ == "pbt")
+            if typ == "pbt":
+                self.scheduler_box.layout().addWidget(self.mutations)
+        if not self.mutations.hasFocus():
+            value = self.document.spec.scheduler.options.get("mutations")
+            self.mutations.setText(yaml.safe_dump(value, default_flow_style=True).strip() if value else "")
+        self.summary.setText("<b>Plan:</b> " + plan_summary(self.document.spec, self.document.cluster))
+
+    def _on_mutations_edited(self) -> None:
+        text = self.mutations.text().strip()
+        try:
+            value = yaml.safe_load(text) if text else None
+        except yaml.YAMLError:
+            value = text
+        self.document.set("scheduler.mutations", value)
+
+    def _on_document_changed(self, *_):
+        self.refresh()
+
+    def _on_document_validated(self, problems) -> None:
+        self.refresh()
+        mine = [p for p in problems if p.path.startswith("scheduler.mutations")]
+        self.mutations.setStyleSheet(INVALID_STYLE if mine else "")
