@@ -372,6 +372,13 @@ def cmd_evaluate(args) -> int:
 # ---- entry point ------------------------------------------------------------------------------------
 
 def cmd_gui(args) -> int:
+    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                                                          or os.environ.get("QT_QPA_PLATFORM"))
+    if headless and not args.screenshot:
+        _err("no display was found, so the desktop app cannot open here. Run experiments headless with "
+             "'rlstudio run FILE' (see 'rlstudio presets'), or take a picture of the app with "
+             "'rlstudio --open FILE --screenshot OUT.png'.")
+        return EXIT_FAILED
     try:
         from rlstudio.gui.app import main as gui_main
     except ImportError as exc:

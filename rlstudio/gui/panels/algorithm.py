@@ -224,7 +224,7 @@ class AlgorithmPanel(QWidget):
         self.mode.setWordWrap(True)
         self.spaces = QLabel()
         self.spaces.setWordWrap(True)
-        form = QFormLayout()
+        form = self.form = QFormLayout()
         form.addRow("Algorithm", self.picker)
         form.addRow("Class", self.custom)
         form.addRow("How it trains", self.mode)
@@ -245,7 +245,7 @@ class AlgorithmPanel(QWidget):
         info = catalog.algorithm_info(name) if isinstance(name, str) else None
         custom = info is not None and info.custom
         self.picker.setCurrentIndex(self.picker.findData(CUSTOM if custom or info is None else name))
-        self.custom.setVisible(custom or info is None)
+        self.form.setRowVisible(self.custom, custom or info is None)
         if custom and not self.custom.hasFocus():
             self.custom.setText(name)
         self.mode.setText(info.mode_text if info else "Unknown algorithm: choose one from the list.")
@@ -255,7 +255,7 @@ class AlgorithmPanel(QWidget):
     def _on_picker_activated(self, index: int) -> None:
         value = self.picker.itemData(index)
         if value == CUSTOM:
-            self.custom.setVisible(True)
+            self.form.setRowVisible(self.custom, True)
             self.custom.setFocus()
             return
         self.document.set("algorithm", value)
