@@ -190,3 +190,20 @@ def test_search_page_summary_and_scheduler_options(qtbot, window):
     window.document.set("scheduler.type", "pbt")
     assert "scheduler.perturbation_interval" in panel.scheduler_options.editors
     assert panel.mutations.isVisibleTo(panel)
+
+
+def test_fixed_true_false_options_get_a_drop_down(qtbot, window):
+    load(qtbot, window, "cartpole-fast")
+    table = window.algorithm_panel.table
+    table.advanced.setChecked(True)
+    row = [n for n, _ in table.rows].index("use_kl_loss")
+    cell = table.table.cellWidget(row, 2)
+    assert cell.combo is not None and cell.combo.isVisibleTo(cell) and not cell.edit.isVisibleTo(cell)
+    assert cell.combo.currentText() == "false"
+    cell.combo.setCurrentIndex(cell.combo.findData("true"))
+    cell.combo.activated.emit(cell.combo.currentIndex())
+    assert window.document.spec.hyperparameters["use_kl_loss"] is True
+    mode_box = table.table.cellWidget(row, 1)
+    mode_box.setCurrentIndex(mode_box.findData("grid"))
+    mode_box.activated.emit(mode_box.currentIndex())
+    assert cell.edit.isVisibleTo(cell) and not cell.combo.isVisibleTo(cell)

@@ -25,3 +25,41 @@ def test_session_status_reaches_ready_and_closing_ends_every_ray_process(qtbot, 
     qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=30000)
     window.close()
     assert procs.ray_processes_of(pids) == []
+
+
+def test_start_runs_the_experiment_on_the_warm_session_and_stop_is_resumable(qtbot, monkeypatch, tmp_path):
+    """One real end-to-end run from the app: Start, trials report, Stop, and the folder can be resumed."""
+    import yaml
+    from PySide6.QtWidgets import QMessageBox
+
+    from rlstudio.core.events import read_events
+    from rlstudio.core.presets import presets_dir
+    from rlstudio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(MainWindow, "ask_stop_run", lambda self: QMessageBox.StandardButton.Yes)
+    data = yaml.safe_load((presets_dir() / "article-cartpole-lr-grid.yaml").read_text())
+    data["hyperparameters"].update({"lr": {"grid": [0.001, 0.0001]}, "train_batch_size": 256, "minibatch_size": 64,
+                                    "num_epochs": 2})
+    data["stop"] = {"iterations": 200}
+    data["checkpoint"] = {"every": 2, "at_end": True}
+    src = tmp_path / "exp.yaml"
+    src.write_text(yaml.safe_dump(data))
+    window = MainWindow(start_session=True)
+    qtbot.addWidget(window)
+    window.settings.setValue("storage", str(tmp_path / "runs"))
+    window.show()
+    assert window.open_file(src)
+    qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=90000)
+    window.start_action.trigger()
+    assert window.stop_action.isEnabled() and not window.start_action.isEnabled()
+    qtbot.waitUntil(lambda: window.run.state is not None and len(window.run.state.trials) == 2
+                    and all(t.iteration >= 3 for t in window.run.state.trials.values()), timeout=120000)
+    assert "lr=0.001" in window.run_view.toPlainText()
+    with qtbot.waitSignal(window.run.finished, timeout=120000):
+        window.stop_action.trigger()
+    assert window.run.state.status == "stopped"
+    assert "rlstudio resume" in window.run_view.toPlainText()
+    assert read_events(window.run.folder)[-1]["event"] == "experiment_stopped"
+    assert window.start_action.isEnabled()
+    window.close()

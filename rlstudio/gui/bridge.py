@@ -69,9 +69,13 @@ class TaskRunner(QObject):
         self._relay.error.connect(self._on_relay_error)
         self._latest: dict[str, Task] = {}
         self._live: set[Task] = set()
+        self._closed = False
 
     def submit(self, fn: Callable, *args: Any, key: str | None = None, **kwargs: Any) -> Task:
         task = Task(key)
+        if self._closed:  # after shutdown nothing new starts (a late timer must not revive the pool)
+            task.cancel()
+            return task
         if key is not None:
             previous = self._latest.get(key)
             if previous is not None:
@@ -97,6 +101,7 @@ class TaskRunner(QObject):
             task.failed.emit(message, tb)
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
+        self._closed = True
         for task in self._latest.values():
             task.cancel()
         self.pool.clear()
@@ -150,3 +155,97 @@ class SessionController(QObject):
             self._host = None
         self.info = None
         self._set("stopped", "Ray session: stopped")
+
+
+class RunController(QObject):
+    """One experiment run: the engine's runner in a child process (the same one `rlstudio run` starts), attached
+    to the app's warm session, followed through its event log. Stop is SIGINT: graceful and resumable."""
+
+    started = Signal(str)  # folder
+    progressed = Signal(object)  # ExperimentState, at most ~10 times a second
+    finished = Signal(object, int)  # ExperimentState, exit code
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        from PySide6.QtCore import QFileSystemWatcher, QTimer
+
+        self.process = None
+        self.folder = None
+        self.state = None
+        self._tail = None
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.fileChanged.connect(self._on_watcher_file_changed)
+        self._throttle = QTimer(self)
+        self._throttle.setSingleShot(True)
+        self._throttle.setInterval(100)
+        self._throttle.timeout.connect(self._on_throttle_timeout)
+        self._poll = QTimer(self)  # a safety net: some file systems do not report appends
+        self._poll.setInterval(1000)
+        self._poll.timeout.connect(self._on_watcher_file_changed)
+
+    @property
+    def running(self) -> bool:
+        from PySide6.QtCore import QProcess
+
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, spec, storage: str, address: str | None, resume_folder: str | None = None) -> str:
+        import sys
+        from pathlib import Path
+
+        from PySide6.QtCore import QProcess
+
+        from rlstudio.core.events import EVENTS_FILE, EventTail, ExperimentState
+        from rlstudio.engine.runner import LOG_FILE, new_experiment_folder
+
+        folder = Path(resume_folder) if resume_folder else new_experiment_folder(spec, storage)
+        (folder / EVENTS_FILE).touch()
+        self.folder = str(folder)
+        self._tail = EventTail(folder)
+        self.state = ExperimentState()
+        args = ["-m", "rlstudio.engine.runner", str(folder)]
+        if address:
+            args += ["--address", address]
+        if resume_folder:
+            args.append("--resume")
+        self.process = QProcess(self)
+        self.process.setStandardOutputFile(str(folder / LOG_FILE), QProcess.OpenModeFlag.Append)
+        self.process.setStandardErrorFile(str(folder / LOG_FILE), QProcess.OpenModeFlag.Append)
+        self.process.finished.connect(self._on_process_finished)
+        self.process.start(sys.executable, args)
+        self._watcher.addPath(str(folder / EVENTS_FILE))
+        self._poll.start()
+        self.started.emit(self.folder)
+        return self.folder
+
+    def stop(self) -> None:
+        """Graceful: Tune finishes the current iteration, saves, and the run can be resumed."""
+        import os
+        import signal
+
+        if self.running:
+            os.kill(int(self.process.processId()), signal.SIGINT)
+
+    def wait(self, timeout_ms: int) -> bool:
+        return self.process is None or self.process.waitForFinished(timeout_ms)
+
+    def _read(self) -> bool:
+        if self._tail is None:
+            return False
+        new = list(self._tail.read_new())
+        for event in new:
+            self.state.apply(event)
+        return bool(new)
+
+    def _on_watcher_file_changed(self, *_):
+        if self._read() and not self._throttle.isActive():
+            self._throttle.start()
+
+    def _on_throttle_timeout(self) -> None:
+        self.progressed.emit(self.state)
+
+    def _on_process_finished(self, code: int, _status) -> None:
+        self._poll.stop()
+        self._watcher.removePaths(self._watcher.files())
+        self._read()
+        self.finished.emit(self.state, int(code))

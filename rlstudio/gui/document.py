@@ -141,6 +141,9 @@ class ExperimentDocument(QObject):
         else:
             self._timer.start()
 
+    def stop(self) -> None:
+        self._timer.stop()
+
     def _on_timer_timeout(self) -> None:
         self.validating = True
         task = self.tasks.submit(_validate_job, self.spec.copy(), self.cluster, key="validate")

@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
-                               QTextBrowser, QToolBar, QWidget)
+from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QPlainTextEdit,
+                               QTabWidget, QTextBrowser, QToolBar, QWidget)
 
 from rlstudio import __version__
 from rlstudio.core.presets import list_presets
 from rlstudio.core.problems import errors
 from rlstudio.core.spec import SpecFileError
-from rlstudio.gui.bridge import SessionController, TaskRunner
+from rlstudio.core.progress import render
+from rlstudio.gui.bridge import RunController, SessionController, TaskRunner
 from rlstudio.gui.document import ExperimentDocument
 from rlstudio.gui.panels.algorithm import AlgorithmPanel
 from rlstudio.gui.panels.environment import EnvironmentPanel
@@ -41,6 +42,7 @@ class MainWindow(QMainWindow):
         self.tasks = TaskRunner(self)
         self.session = SessionController(self.tasks, parent=self)
         self.document = ExperimentDocument(self.tasks, self)
+        self.run = RunController(self)
 
         self.env_panel = EnvironmentPanel(self.document, self.tasks)
         self.algorithm_panel = AlgorithmPanel(self.document)
@@ -63,6 +65,16 @@ class MainWindow(QMainWindow):
         self.help_dock = self._dock("Help", self.help, "help", Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", self.problems, "problems", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.algorithm_panel.help_requested.connect(self.help.setHtml)
+        self.run_view = QPlainTextEdit()
+        self.run_view.setReadOnly(True)
+        self.run_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.run_view.setPlaceholderText("Start the experiment to follow its trials here.")
+        self.run_dock = self._dock("Run", self.run_view, "run", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.run_dock)
+        self.problems_dock.raise_()
+        self.run.started.connect(self._on_run_started)
+        self.run.progressed.connect(self._on_run_progressed)
+        self.run.finished.connect(self._on_run_finished)
 
         self.session_label = QLabel("Ray session: not started")
         self.validity_label = QLabel()
@@ -118,6 +130,9 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.start_action = self._action("&Start", self._on_start_triggered, QKeySequence("Ctrl+R"))
         self.start_action.setObjectName("start")
+        self.stop_action = self._action("S&top", self.run_stop, QKeySequence("Ctrl+."),
+                                        "Stop after the current iteration; the run can be resumed later")
+        self.stop_action.setEnabled(False)
         self.about_action = self._action("&About RL Studio", self._on_about_triggered)
 
     def _build_menus(self) -> None:
@@ -138,9 +153,11 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         run_menu = self.menuBar().addMenu("&Run")
         run_menu.addAction(self.start_action)
+        run_menu.addAction(self.stop_action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.help_dock.toggleViewAction())
         view_menu.addAction(self.problems_dock.toggleViewAction())
+        view_menu.addAction(self.run_dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
         toolbar = QToolBar("Main")
@@ -149,6 +166,7 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.save_action)
         toolbar.addSeparator()
         toolbar.addAction(self.start_action)
+        toolbar.addAction(self.stop_action)
         self.addToolBar(toolbar)
 
     # ---- files ------------------------------------------------------------------------------------------
@@ -207,6 +225,23 @@ class MainWindow(QMainWindow):
             return self._on_save_triggered()
         return answer == QMessageBox.StandardButton.Discard
 
+    def _maybe_stop_run(self) -> bool:
+        """A run attached to the app's session cannot outlive it: stop it gracefully (resumable) first."""
+        if not self.run.running:
+            return True
+        if self.ask_stop_run() != QMessageBox.StandardButton.Yes:
+            return False
+        self.run.stop()
+        if not self.run.wait(120000):
+            self.run.process.kill()
+        return True
+
+    def ask_stop_run(self) -> QMessageBox.StandardButton:
+        return QMessageBox.question(
+            self, "A run is going", "Closing RL Studio ends its Ray session. Stop the run now? It is saved and "
+            f"can be continued later with:\n\nrlstudio resume {self.run.folder}",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+
     def ask_save_changes(self) -> QMessageBox.StandardButton:
         return QMessageBox.question(
             self, "Unsaved changes", "Save the changes to this experiment first?",
@@ -240,7 +275,9 @@ class MainWindow(QMainWindow):
 
     def _on_document_validated(self, problems) -> None:
         errs = errors(problems)
-        if errs:
+        if self.run.running:
+            self._start_allowed(False, "A run is going; stop it first")
+        elif errs:
             first = errs[0]
             self._start_allowed(False, f"Cannot start yet: {len(errs)} problem{'s' if len(errs) != 1 else ''} "
                                        f"— first: {first}")
@@ -276,9 +313,49 @@ class MainWindow(QMainWindow):
         if widget is not None:
             widget.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    # ---- running -----------------------------------------------------------------------------------------
+
+    def storage(self) -> str:
+        return str(self.settings.value("storage", str(Path.home() / "rlstudio-runs")))
+
     def _on_start_triggered(self) -> None:
-        QMessageBox.information(self, "Start", "Runs are started from the command line in this version: "
-                                               "save the experiment and run  rlstudio run FILE")
+        if not self.start_action.isEnabled():
+            return
+        try:
+            self.run.start(self.document.spec.copy(), self.storage(), self.session.address)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot start", f"The experiment folder could not be created in "
+                                                      f"{self.storage()}: {exc.strerror or exc}")
+
+    def run_stop(self) -> None:
+        self.run.stop()
+        self.statusBar().showMessage("Stopping after the current iteration…")
+
+    def _on_run_started(self, folder: str) -> None:
+        self.stop_action.setEnabled(True)
+        self._on_document_validated(self.document.problems)
+        self.run_dock.raise_()
+        self.run_view.setPlainText(f"Starting… (experiment folder: {folder})")
+        self.statusBar().showMessage(f"Running — {folder}")
+
+    def _on_run_progressed(self, state) -> None:
+        self.run_view.setPlainText(render(state))
+
+    def _on_run_finished(self, state, code: int) -> None:
+        self.stop_action.setEnabled(False)
+        self._on_document_validated(self.document.problems)
+        text = render(state) if state.trials else ""
+        if state.runner_error:
+            text = f"The run could not go on: {state.runner_error}\n\n{text}"
+            QMessageBox.warning(self, "The run stopped", f"{state.runner_error}\n\nDetails are in "
+                                                          f"{self.run.folder}/runner.log")
+        elif state.status == "stopped":
+            text += f"\n\nStopped. Continue with:  rlstudio resume {self.run.folder}"
+        elif state.best.get("best_trial_id"):
+            text += (f"\n\nBest trial {state.best['best_trial_id']}: mean return "
+                     f"{state.best['best_metric']:.4g} with {state.best.get('best_config')}")
+        self.run_view.setPlainText(text)
+        self.statusBar().showMessage(f"Run {state.status} — {self.run.folder}", 10000)
 
     def _on_about_triggered(self) -> None:
         QMessageBox.about(self, "About RL Studio", f"<b>RL Studio {__version__}</b><p>A workbench for "
@@ -290,7 +367,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             event.accept()
             return
-        if not self._maybe_keep_changes():
+        if not self._maybe_keep_changes() or not self._maybe_stop_run():
             event.ignore()
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -304,5 +381,6 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.hide()  # ending Ray takes a few seconds; the window should not hang there meanwhile
         self.env_panel.stop()
+        self.document.stop()
         self.tasks.shutdown()
         self.session.close()

@@ -7,8 +7,8 @@ from typing import Any
 import yaml
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHeaderView, QLabel, QLineEdit, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from rlstudio.core import catalog
 from rlstudio.core.domains import DOMAIN_KINDS, as_domain
@@ -81,6 +81,55 @@ def _help_html(param: catalog.Param) -> str:
             f"<p><b>Default:</b> {default}</p>")
 
 
+class ValueCell(QWidget):
+    """The Value column: a drop-down for a fixed true/false or choice option, a line edit otherwise (numbers in
+    scientific notation, layer lists, and every domain's values). Offers QLineEdit's small API to the table."""
+
+    editingFinished = Signal()
+
+    def __init__(self, param: catalog.Param | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.edit = QLineEdit()
+        self.edit.editingFinished.connect(self.editingFinished)
+        self.combo: QComboBox | None = None
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit)
+        if param is not None and param.type in ("bool", "choice"):
+            self.combo = QComboBox()
+            self.combo.addItem("default", "")
+            for value in ((True, False) if param.type == "bool" else param.choices):
+                self.combo.addItem(format_value(value), format_value(value))
+            self.combo.activated.connect(self._on_combo_activated)
+            layout.addWidget(self.combo)
+        self.set_mode("fixed")
+
+    def set_mode(self, mode: str) -> None:
+        fixed_combo = self.combo is not None and mode == "fixed"
+        self.edit.setVisible(not fixed_combo)
+        if self.combo is not None:
+            self.combo.setVisible(fixed_combo)
+
+    def _on_combo_activated(self, index: int) -> None:
+        self.edit.setText(self.combo.itemData(index))
+        self.editingFinished.emit()
+
+    def text(self) -> str:
+        return self.edit.text()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLineEdit's name, so the table treats both alike
+        self.edit.setText(text)
+        if self.combo is not None:
+            index = self.combo.findData(text)
+            self.combo.setCurrentIndex(index if index >= 0 else 0)
+
+    def hasFocus(self) -> bool:  # noqa: N802
+        return self.edit.hasFocus() or (self.combo is not None and self.combo.hasFocus())
+
+    def setPlaceholderText(self, text: str) -> None:  # noqa: N802
+        self.edit.setPlaceholderText(text)
+
+
 class HyperparameterTable(QWidget):
     """One row per option: how it is searched (fixed or a domain) and its value(s)."""
 
@@ -139,7 +188,7 @@ class HyperparameterTable(QWidget):
             mode_box.setToolTip("Fixed: one value for every trial. A domain: the search tries values from it.")
             mode_box.activated.connect(lambda _i, row=r: self._on_row_edited(row))
             self.table.setCellWidget(r, 1, mode_box)
-            edit = QLineEdit()
+            edit = ValueCell(param)
             edit.setObjectName(f"hyperparameters.{name}")
             edit.setAccessibleName(param.label if param else name)
             edit.editingFinished.connect(lambda row=r: self._on_row_edited(row))
@@ -155,7 +204,8 @@ class HyperparameterTable(QWidget):
             value = self.document.get_hyperparameter(name)
             mode, text = format_cell(value)
             mode_box: QComboBox = self.table.cellWidget(r, 1)
-            edit: QLineEdit = self.table.cellWidget(r, 2)
+            edit: ValueCell = self.table.cellWidget(r, 2)
+            edit.set_mode(mode)
             mode_box.blockSignals(True)
             mode_box.setCurrentIndex(mode_box.findData(mode))
             mode_box.blockSignals(False)
@@ -174,6 +224,7 @@ class HyperparameterTable(QWidget):
     def _on_row_edited(self, row: int) -> None:
         name, param = self.rows[row]
         mode = self.table.cellWidget(row, 1).currentData()
+        self.table.cellWidget(row, 2).set_mode(mode)
         text = self.table.cellWidget(row, 2).text()
         value = parse_cell(mode, text, param) if text.strip() else None
         if value is None and mode != "fixed":
