@@ -7,24 +7,28 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = [  # (output, preset, page index)
-    ("editor-environment.png", "cartpole-fast", 0),
-    ("editor-algorithm.png", "acrobot-ppo-asha", 1),
-    ("editor-workers.png", "acrobot-ppo-asha", 2),
-    ("editor-search.png", "acrobot-ppo-asha", 3),
+SHOTS = [  # (output, preset, page index, iterations to run before the picture; 0 = no run)
+    ("editor-environment.png", "cartpole-fast", 0, 0),
+    ("editor-algorithm.png", "acrobot-ppo-asha", 1, 0),
+    ("editor-workers.png", "acrobot-ppo-asha", 2, 0),
+    ("editor-search.png", "acrobot-ppo-asha", 3, 0),
+    ("run.png", "article-cartpole-lr-grid", 1, 12),
 ]
 
 
 def main() -> int:
     out_dir = ROOT / "docs" / "images"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, preset, page in SHOTS:
+    storage = tempfile.mkdtemp(prefix="rlstudio-screenshots-")
+    for name, preset, page, iterations in SHOTS:
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RLSTUDIO_SCREENSHOT_PAGE": str(page),
-               "SDL_AUDIODRIVER": "dummy"}
+               "SDL_AUDIODRIVER": "dummy", "RLSTUDIO_SCREENSHOT_RUN_ITERATIONS": str(iterations),
+               "RLSTUDIO_STORAGE": storage}
         env.setdefault("XDG_RUNTIME_DIR", "/tmp")
         subprocess.run([sys.executable, "-m", "rlstudio", "--open",
                         str(ROOT / "resources" / "presets" / f"{preset}.yaml"), "--screenshot", str(out_dir / name)],

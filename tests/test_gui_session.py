@@ -56,6 +56,9 @@ def test_start_runs_the_experiment_on_the_warm_session_and_stop_is_resumable(qtb
     qtbot.waitUntil(lambda: window.run.state is not None and len(window.run.state.trials) == 2
                     and all(t.iteration >= 3 for t in window.run.state.trials.values()), timeout=120000)
     assert "lr=0.001" in window.run_view.toPlainText()
+    # the views follow the log at most 10 times a second: give them that moment
+    qtbot.waitUntil(lambda: len(window.curves._items) == 2 and window.trials.model.rowCount() == 2
+                    and all(len(raw.xData) >= 3 for raw, _ in window.curves._items.values()), timeout=5000)
     with qtbot.waitSignal(window.run.finished, timeout=120000):
         window.stop_action.trigger()
     assert window.run.state.status == "stopped"

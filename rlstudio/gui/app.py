@@ -49,13 +49,17 @@ def main(args) -> int:
 
         QTimer.singleShot(0, report)
     elif args.screenshot:
-        take_screenshot(window, Path(args.screenshot), page=os.environ.get("RLSTUDIO_SCREENSHOT_PAGE"))
+        take_screenshot(window, Path(args.screenshot), page=os.environ.get("RLSTUDIO_SCREENSHOT_PAGE"),
+                        run_iterations=int(os.environ.get("RLSTUDIO_SCREENSHOT_RUN_ITERATIONS", "0")))
     return app.exec()
 
 
-def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float = 60.0) -> None:
+def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float = 60.0,
+                    run_iterations: int = 0) -> None:
     """Wait until the window shows settled state (session answered, validation and preview done), grab it to
-    ``out`` and close the app. Used for the README's images: they are the real app."""
+    ``out`` and close the app. Used for the README's images: they are the real app. With ``run_iterations``,
+    Start is pressed first and the picture is taken once every trial has reported that many iterations; the
+    run is then stopped (resumable) before the app closes."""
     from PySide6.QtCore import QTimer
 
     if page is not None:
@@ -70,15 +74,31 @@ def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float
 
     def poll():
         if settled() or time.monotonic() - started > timeout_s:
-            QTimer.singleShot(300, grab)  # let the preview animate a few frames
+            if run_iterations and window.start_action.isEnabled():
+                window.start_action.trigger()
+                QTimer.singleShot(500, poll_run)
+            else:
+                QTimer.singleShot(300, grab)  # let the preview animate a few frames
         else:
             QTimer.singleShot(100, poll)
+
+    def poll_run():
+        state = window.run.state
+        planned = state.planned_trials if state else None
+        ready = state is not None and planned and len(state.trials) >= min(planned, 4) and all(
+            t.iteration >= run_iterations for t in state.trials.values())
+        if ready or time.monotonic() - started > timeout_s + 120 or not window.run.running:
+            QTimer.singleShot(300, grab)
+        else:
+            QTimer.singleShot(200, poll_run)
 
     def grab():
         out.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(out))
         print(f"wrote {out}", flush=True)
         window.document.dirty = False  # a screenshot never asks to save
+        if window.run.running:
+            window.ask_stop_run = lambda: __import__("PySide6.QtWidgets").QtWidgets.QMessageBox.StandardButton.Yes
         window.close()
 
     QTimer.singleShot(100, poll)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -17,9 +18,11 @@ from rlstudio.core.progress import render
 from rlstudio.gui.bridge import RunController, SessionController, TaskRunner
 from rlstudio.gui.document import ExperimentDocument
 from rlstudio.gui.panels.algorithm import AlgorithmPanel
+from rlstudio.gui.panels.curves import CurvesPanel
 from rlstudio.gui.panels.environment import EnvironmentPanel
 from rlstudio.gui.panels.problems import ProblemsPanel
 from rlstudio.gui.panels.run_setup import SearchPanel, WorkersPanel
+from rlstudio.gui.panels.trials import TrialsPanel
 
 MAX_RECENT = 8
 FILE_FILTER = "Experiments (*.yaml *.yml);;All files (*)"
@@ -71,7 +74,16 @@ class MainWindow(QMainWindow):
         self.run_view.setPlaceholderText("Start the experiment to follow its trials here.")
         self.run_dock = self._dock("Run", self.run_view, "run", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.run_dock)
+        self.trials = TrialsPanel()
+        self.curves = CurvesPanel()
+        self.trials_dock = self._dock("Trials", self.trials, "trials", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.curves_dock = self._dock("Curves", self.curves, "curves", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.trials_dock)
+        self.tabifyDockWidget(self.help_dock, self.curves_dock)
+        self.trials.trial_selected.connect(self.curves.select)
+        self.curves.trial_clicked.connect(self.trials.select)
         self.problems_dock.raise_()
+        self.help_dock.raise_()
         self.run.started.connect(self._on_run_started)
         self.run.progressed.connect(self._on_run_progressed)
         self.run.finished.connect(self._on_run_finished)
@@ -158,6 +170,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.help_dock.toggleViewAction())
         view_menu.addAction(self.problems_dock.toggleViewAction())
         view_menu.addAction(self.run_dock.toggleViewAction())
+        view_menu.addAction(self.trials_dock.toggleViewAction())
+        view_menu.addAction(self.curves_dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
         toolbar = QToolBar("Main")
@@ -316,7 +330,8 @@ class MainWindow(QMainWindow):
     # ---- running -----------------------------------------------------------------------------------------
 
     def storage(self) -> str:
-        return str(self.settings.value("storage", str(Path.home() / "rlstudio-runs")))
+        default = os.environ.get("RLSTUDIO_STORAGE", str(Path.home() / "rlstudio-runs"))
+        return str(self.settings.value("storage", default))
 
     def _on_start_triggered(self) -> None:
         if not self.start_action.isEnabled():
@@ -334,16 +349,21 @@ class MainWindow(QMainWindow):
     def _on_run_started(self, folder: str) -> None:
         self.stop_action.setEnabled(True)
         self._on_document_validated(self.document.problems)
-        self.run_dock.raise_()
+        self.trials_dock.raise_()
+        self.curves_dock.raise_()
+        self.curves.clear()
         self.run_view.setPlainText(f"Starting… (experiment folder: {folder})")
         self.statusBar().showMessage(f"Running — {folder}")
 
     def _on_run_progressed(self, state) -> None:
         self.run_view.setPlainText(render(state))
+        self.curves.set_state(state)
+        self.trials.set_state(state, {tid: self.curves.color_of(tid) for tid in state.trials})
 
     def _on_run_finished(self, state, code: int) -> None:
         self.stop_action.setEnabled(False)
         self._on_document_validated(self.document.problems)
+        self._on_run_progressed(state)
         text = render(state) if state.trials else ""
         if state.runner_error:
             text = f"The run could not go on: {state.runner_error}\n\n{text}"

@@ -1,0 +1,238 @@
+"""Live learning curves: one persistent pyqtgraph item per trial, updated with ``setData`` (never rebuilt).
+
+Run alone with a recorded event log:  python -m rlstudio.gui.panels.curves --demo [events.jsonl]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from rlstudio.core import catalog
+
+METRICS = {  # result field -> label
+    "episode_return_mean": "Mean return", "episode_len_mean": "Episode length", "total_loss": "Total loss",
+    "policy_loss": "Policy loss", "vf_loss": "Value loss", "entropy": "Entropy", "mean_kl_loss": "KL",
+    "qf_loss": "Q loss", "env_steps_per_s": "Throughput (steps/s)",
+}
+X_AXES = {"timesteps": "Timesteps", "iteration": "Iteration", "time_s": "Wall time (s)"}
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf"]
+
+
+def trial_color(index: int) -> QColor:
+    """The trial's colour, shared by the curves and the trials table."""
+    if index < len(PALETTE):
+        return QColor(PALETTE[index])
+    return QColor.fromHsvF((index * 0.618) % 1.0, 0.65, 0.85)
+
+
+def ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard-style exponential smoothing (weight 0 = raw); NaNs are carried, not smoothed through."""
+    if weight <= 0 or len(values) == 0:
+        return values
+    out = np.empty_like(values)
+    last = np.nan
+    for i, v in enumerate(values):
+        if math.isnan(v):
+            out[i] = np.nan
+            continue
+        last = v if math.isnan(last) else last * weight + (1 - weight) * v
+        out[i] = last
+    return out
+
+
+def series(results: list[dict], x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
+    x = np.array([r.get(x_key) if r.get(x_key) is not None else np.nan for r in results], dtype=float)
+    y = np.array([r.get(y_key) if r.get(y_key) is not None else np.nan for r in results], dtype=float)
+    keep = ~np.isnan(x)
+    return x[keep], y[keep]
+
+
+class CurvesPanel(QWidget):
+    trial_clicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.metric_box = QComboBox()
+        for key, label in METRICS.items():
+            self.metric_box.addItem(label, key)
+        self.x_axis_box = QComboBox()
+        for key, label in X_AXES.items():
+            self.x_axis_box.addItem(label, key)
+        self.smoothing = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setValue(60)
+        self.smoothing.setToolTip("Exponential smoothing of the curves; the raw values stay faint behind.")
+        self.log_scale = QCheckBox("Log scale")
+        self.readout = QLabel(" ")
+        for w in (self.metric_box, self.x_axis_box, self.smoothing, self.log_scale):
+            signal = getattr(w, "currentIndexChanged", None) or getattr(w, "valueChanged", None) \
+                or getattr(w, "toggled")
+            signal.connect(self._on_control_changed)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.legend = self.plot.addLegend(offset=(10, 10))
+        self.threshold_line = pg.InfiniteLine(angle=0, movable=False,
+                                              pen=pg.mkPen("#2a6", width=1, style=Qt.PenStyle.DashLine),
+                                              label="success", labelOpts={"position": 0.05, "color": "#2a6"})
+        self.threshold_line.setVisible(False)
+        self.plot.addItem(self.threshold_line)
+        self.plot.scene().sigMouseMoved.connect(self._on_plot_mouse_moved)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Metric"))
+        controls.addWidget(self.metric_box)
+        controls.addWidget(QLabel("against"))
+        controls.addWidget(self.x_axis_box)
+        controls.addWidget(QLabel("Smoothing"))
+        controls.addWidget(self.smoothing, 1)
+        controls.addWidget(self.log_scale)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(controls)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.readout)
+        self._state = None
+        self._items: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
+        self._order: list[str] = []
+        self.selected: str | None = None
+        self.best: str | None = None
+
+    # ---- data --------------------------------------------------------------------------------------------
+
+    def set_state(self, state) -> None:
+        """Show (or refresh) an experiment's curves; only changed items get new data."""
+        self._state = state
+        env_id = ((state.spec or {}).get("env") or {}).get("id")
+        threshold = catalog.SUCCESS_THRESHOLDS.get(env_id or "")
+        self.threshold_line.setVisible(threshold is not None and self.metric_box.currentData() == "episode_return_mean")
+        if threshold is not None:
+            self.threshold_line.setValue(threshold)
+        best = state.best_trial()
+        self.best = best.trial_id if best else None
+        for trial_id in state.trials:
+            if trial_id not in self._items:
+                self._add_item(trial_id)
+        self._redraw()
+
+    def _add_item(self, trial_id: str) -> None:
+        color = trial_color(len(self._order))
+        self._order.append(trial_id)
+        faint = QColor(color)
+        faint.setAlpha(60)
+        raw = self.plot.plot([], [], pen=pg.mkPen(faint, width=1))
+        smooth = self.plot.plot([], [], pen=pg.mkPen(color, width=2), name=trial_id)
+        for item in (raw, smooth):
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+            item.setCurveClickable(True, width=8)
+            item.sigClicked.connect(lambda _item, *_a, tid=trial_id: self._on_curve_clicked(tid))
+        self._items[trial_id] = (raw, smooth)
+
+    def clear(self) -> None:
+        for raw, smooth in self._items.values():
+            self.plot.removeItem(raw)
+            self.plot.removeItem(smooth)
+            self.legend.removeItem(smooth)
+        self._items.clear()
+        self._order.clear()
+        self._state = None
+        self.selected = self.best = None
+
+    def color_of(self, trial_id: str) -> QColor:
+        return trial_color(self._order.index(trial_id)) if trial_id in self._order else QColor("#444")
+
+    def _redraw(self) -> None:
+        if self._state is None:
+            return
+        x_key, y_key = self.x_axis_box.currentData(), self.metric_box.currentData()
+        weight = self.smoothing.value() / 100.0
+        for trial_id, (raw, smooth) in self._items.items():
+            trial = self._state.trials.get(trial_id)
+            x, y = series(trial.results if trial else [], x_key, y_key)
+            raw.setData(x, y, connect="finite")
+            smooth.setData(x, ema(y, weight), connect="finite")
+            emphasised = trial_id in (self.best, self.selected)
+            color = self.color_of(trial_id)
+            smooth.setPen(pg.mkPen(color, width=4 if emphasised else 2))
+            smooth.setZValue(10 if emphasised else 0)
+        self.plot.setLogMode(y=self.log_scale.isChecked())
+        self.plot.setLabel("bottom", X_AXES[x_key])
+        self.plot.setLabel("left", METRICS[y_key])
+
+    def select(self, trial_id: str | None) -> None:
+        self.selected = trial_id
+        self._redraw()
+
+    # ---- interaction -------------------------------------------------------------------------------------
+
+    def _on_control_changed(self, *_):
+        if self._state is not None:
+            self.set_state(self._state)
+
+    def _on_curve_clicked(self, trial_id: str) -> None:
+        self.select(trial_id)
+        self.trial_clicked.emit(trial_id)
+
+    def _on_plot_mouse_moved(self, pos) -> None:
+        if not self.plot.sceneBoundingRect().contains(pos) or self._state is None:
+            return
+        point = self.plot.getPlotItem().vb.mapSceneToView(pos)
+        x_key, y_key = self.x_axis_box.currentData(), self.metric_box.currentData()
+        parts = []
+        for trial_id in self._order:
+            trial = self._state.trials.get(trial_id)
+            x, y = series(trial.results if trial else [], x_key, y_key)
+            if len(x):
+                i = int(np.argmin(np.abs(x - point.x())))
+                parts.append(f"{trial_id}: {y[i]:.4g}")
+        self.readout.setText(f"{X_AXES[x_key]} ≈ {point.x():.4g} — " + ", ".join(parts))
+
+
+def _demo(argv: list[str]) -> int:
+    import sys
+    from pathlib import Path
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from rlstudio.core.events import ExperimentState
+
+    path = Path(argv[0]) if argv else Path(__file__).resolve().parents[3] / "tests" / "data" / \
+        "two_trials_stopped_resumed.jsonl"
+    import json
+
+    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    panel = CurvesPanel()
+    panel.resize(900, 500)
+    panel.show()
+    state = ExperimentState()
+    feed = iter(events)
+
+    def step():  # replay the log as if it were arriving live
+        for _ in range(3):
+            event = next(feed, None)
+            if event is None:
+                timer.stop()
+                return
+            state.apply(event)
+        panel.set_state(state)
+
+    timer = QTimer()
+    timer.timeout.connect(step)
+    timer.start(50)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    import sys
+
+    if "--demo" in sys.argv:
+        raise SystemExit(_demo([a for a in sys.argv[1:] if a != "--demo"]))
+    print("usage: python -m rlstudio.gui.panels.curves --demo [events.jsonl]")

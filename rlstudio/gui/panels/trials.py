@@ -1,0 +1,187 @@
+"""The trials table: one row per trial, its status, sampled hyperparameters, progress and returns."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (QApplication, QHeaderView, QPlainTextEdit, QSplitter, QStyle, QStyledItemDelegate,
+                               QStyleOptionProgressBar, QTableView, QVBoxLayout, QWidget)
+
+from rlstudio.core.events import progress_fraction
+from rlstudio.core.progress import fmt_number
+
+STATUS_TEXT = {"pending": "pending", "running": "running", "completed": "finished", "errored": "errored",
+               "stopped": "stopped"}
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class TrialsModel(QAbstractTableModel):
+    FIXED = ("Trial", "Status")
+    TAIL = ("Iteration", "Timesteps", "Return", "Best return", "Progress")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state = None
+        self.trial_ids: list[str] = []
+        self.params: list[str] = []
+        self.colors: dict[str, QColor] = {}
+        self.best: str | None = None
+
+    def set_state(self, state, colors: dict[str, QColor] | None = None) -> None:
+        ids = sorted(state.trials)
+        params = self._searched(state)
+        if ids != self.trial_ids or params != self.params:
+            self.beginResetModel()
+            self.state, self.trial_ids, self.params = state, ids, params
+            self.endResetModel()
+        else:
+            self.state = state
+        self.colors = colors or {}
+        best = state.best_trial()
+        self.best = best.trial_id if best else None
+        if self.trial_ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.trial_ids) - 1, self.columnCount() - 1))
+
+    @staticmethod
+    def _searched(state) -> list[str]:
+        names: list[str] = []
+        for trial in state.trials.values():
+            for key in trial.config:
+                if key not in names:
+                    names.append(key)
+        return names
+
+    def columns(self) -> list[str]:
+        return [*self.FIXED, *self.params, *self.TAIL]
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.trial_ids)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.columns())
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.columns()[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or self.state is None:
+            return None
+        trial = self.state.trials[self.trial_ids[index.row()]]
+        column = self.columns()[index.column()]
+        stop = (self.state.spec or {}).get("stop", {})
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole):
+            sort = role == Qt.ItemDataRole.UserRole
+            value = {"Trial": trial.trial_id, "Status": STATUS_TEXT.get(trial.status, trial.status),
+                     "Iteration": trial.iteration, "Timesteps": trial.timesteps, "Return": trial.current_return,
+                     "Best return": trial.best_return,
+                     "Progress": progress_fraction(trial, stop)}.get(column, trial.config.get(column))
+            if sort:
+                return value if value is not None else float("-inf")
+            if column == "Progress":
+                return f"{value:.0%}"
+            return fmt_number(value) if not isinstance(value, str) else value
+        if role == PROGRESS_ROLE and column == "Progress":
+            return progress_fraction(trial, stop)
+        if role == Qt.ItemDataRole.DecorationRole and column == "Trial":
+            return self.colors.get(trial.trial_id)
+        if role == Qt.ItemDataRole.FontRole and trial.trial_id == self.best:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.BackgroundRole and trial.trial_id == self.best:
+            return QBrush(QColor("#eef8ee"))
+        if role == Qt.ItemDataRole.ForegroundRole and column == "Status" and trial.status == "errored":
+            return QBrush(QColor("#b22"))
+        if role == Qt.ItemDataRole.ToolTipRole and trial.trial_id == self.best:
+            return "The best trial so far (highest mean return reported)"
+        return None
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    def paint(self, painter, option, index):
+        fraction = index.data(PROGRESS_ROLE)
+        if fraction is None:
+            return super().paint(painter, option, index)
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)
+        bar.minimum, bar.maximum = 0, 100
+        bar.progress = int(round(fraction * 100))
+        bar.text = f"{bar.progress}%"
+        bar.textVisible = True
+        QApplication.style().drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
+
+
+class TrialsPanel(QWidget):
+    trial_selected = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = TrialsModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.view = QTableView()
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.view.verticalHeader().setVisible(False)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.delegate = ProgressDelegate(self.view)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("Select a trial that failed to read what went wrong.")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.view)
+        splitter.addWidget(self.details)
+        splitter.setSizes([300, 100])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    def set_state(self, state, colors: dict[str, QColor] | None = None) -> None:
+        selected = self.selected()
+        self.model.set_state(state, colors)
+        progress_column = self.model.columns().index("Progress")
+        self.view.setItemDelegateForColumn(progress_column, self.delegate)
+        if selected:
+            self.select(selected, emit=False)
+
+    def selected(self) -> str | None:
+        rows = self.view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.model.trial_ids[self.proxy.mapToSource(rows[0]).row()]
+
+    def select(self, trial_id: str, emit: bool = True) -> None:
+        if trial_id not in self.model.trial_ids:
+            return
+        source = self.model.index(self.model.trial_ids.index(trial_id), 0)
+        row = self.proxy.mapFromSource(source).row()
+        selection = self.view.selectionModel()
+        selection.blockSignals(not emit)
+        self.view.selectRow(row)
+        selection.blockSignals(False)
+        self._show_details(trial_id)
+
+    def _on_selection_changed(self, *_):
+        trial_id = self.selected()
+        if trial_id:
+            self._show_details(trial_id)
+            self.trial_selected.emit(trial_id)
+
+    def _show_details(self, trial_id: str) -> None:
+        trial = self.model.state.trials.get(trial_id) if self.model.state else None
+        if trial is None:
+            return
+        if trial.status == "errored":
+            self.details.setPlainText(f"{trial.error}\n\n{trial.traceback or ''}")
+        else:
+            cfg = ", ".join(f"{k} = {fmt_number(v)}" for k, v in trial.config.items())
+            ckpt = trial.last_checkpoint or "none yet"
+            self.details.setPlainText(f"Trial {trial_id}: {STATUS_TEXT.get(trial.status, trial.status)}\n"
+                                      f"Hyperparameters: {cfg or '(none searched)'}\nLast checkpoint: {ckpt}")

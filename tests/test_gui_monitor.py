@@ -1,0 +1,102 @@
+"""Trials table and curves, driven by a recorded event log (a real 2-trial run that was stopped and resumed)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlstudio.core.events import ExperimentState
+
+pytestmark = pytest.mark.gui
+RECORDED = Path(__file__).parent / "data" / "two_trials_stopped_resumed.jsonl"
+
+
+def recorded_events():
+    return [json.loads(line) for line in RECORDED.read_text().splitlines()]
+
+
+def test_ema_matches_the_definition():
+    from rlstudio.gui.panels.curves import ema
+
+    y = np.array([1.0, 3.0, np.nan, 5.0])
+    out = ema(y, 0.5)
+    assert out[0] == 1.0 and out[1] == 2.0 and np.isnan(out[2]) and out[3] == 3.5
+    assert np.array_equal(ema(y[:2], 0.0), y[:2])
+
+
+def test_curves_are_updated_in_place_as_events_arrive(qtbot):
+    from rlstudio.gui.panels.curves import CurvesPanel
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    state = ExperimentState()
+    events = recorded_events()
+    items_seen = {}
+    for i, event in enumerate(events):
+        state.apply(event)
+        if i % 10 == 0 or i == len(events) - 1:
+            panel.set_state(state)
+            for tid, pair in panel._items.items():
+                items_seen.setdefault(tid, pair)
+                assert panel._items[tid] is items_seen[tid]  # the same items, new data: never rebuilt
+    assert len(panel._items) == 2
+    for tid, (raw, smooth) in panel._items.items():
+        x, y = raw.xData, raw.yData  # all data, not what the view clips to
+        assert len(x) == 40 and x[0] == 256 and x[-1] == 10240  # timesteps of iterations 1..40
+        assert y[-1] == state.trials[tid].results[-1]["episode_return_mean"]
+    assert panel.threshold_line.isVisible() and panel.threshold_line.value() == 475
+    assert panel.best == state.best_trial().trial_id
+    panel.x_axis_box.setCurrentIndex(panel.x_axis_box.findData("iteration"))
+    x = next(iter(panel._items.values()))[0].xData
+    assert list(x[:3]) == [1, 2, 3]
+    panel.metric_box.setCurrentIndex(panel.metric_box.findData("entropy"))
+    assert not panel.threshold_line.isVisible()
+
+
+def test_trials_table_sorts_highlights_the_best_and_syncs_selection_with_curves(qtbot):
+    from PySide6.QtCore import Qt
+
+    from rlstudio.gui.panels.curves import CurvesPanel
+    from rlstudio.gui.panels.trials import TrialsPanel
+
+    state = ExperimentState.replay(recorded_events())
+    curves, trials = CurvesPanel(), TrialsPanel()
+    qtbot.addWidget(curves)
+    qtbot.addWidget(trials)
+    trials.trial_selected.connect(curves.select)
+    curves.trial_clicked.connect(trials.select)
+    curves.set_state(state)
+    trials.set_state(state, {tid: curves.color_of(tid) for tid in state.trials})
+    model = trials.model
+    assert model.rowCount() == 2 and "lr" in model.columns()
+    best = state.best_trial().trial_id
+    best_row = model.trial_ids.index(best)
+    assert model.data(model.index(best_row, 0), Qt.ItemDataRole.FontRole).bold()
+    assert model.data(model.index(best_row, model.columns().index("Status"))) == "finished"
+    trials.view.sortByColumn(model.columns().index("Best return"), Qt.SortOrder.DescendingOrder)
+    top = trials.proxy.index(0, 0).data()
+    assert top == best
+    other = next(t for t in state.trials if t != best)
+    trials.select(other)
+    assert curves.selected == other
+    curves._on_curve_clicked(best)
+    assert trials.selected() == best
+
+
+def test_many_live_updates_and_repaints_do_not_crash(qtbot):
+    """Guards the Qt binding pin: PySide6 6.12.0 + pyqtgraph 0.14 abort after a few hundred setData/paint cycles."""
+    from rlstudio.gui.panels.curves import CurvesPanel
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 400)
+    panel.show()
+    events = recorded_events()
+    for _ in range(3):
+        state = ExperimentState()
+        for event in events:
+            state.apply(event)
+            panel.set_state(state)
+            panel.grab()
+    assert len(panel._items) == 2
