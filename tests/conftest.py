@@ -67,16 +67,18 @@ def _qt_isolation(request, tmp_path, monkeypatch):
         yield
         return
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtGui import QGuiApplication
 
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    before = set(map(id, QApplication.topLevelWidgets()))
+    # Windows, not widgets: enumerating topLevelWidgets() wraps pyqtgraph's parentless, never-shown menus,
+    # which PySide6 may already have half-destroyed (a segfault seen in CI); a leaked window is a visible QWindow.
+    before = {w.winId() for w in QGuiApplication.topLevelWindows() if w.isVisible()}
     yield
-    QApplication.processEvents()
-    leaked = [w for w in QApplication.topLevelWidgets() if id(w) not in before and w.isVisible()]
+    leaked = [w for w in QGuiApplication.topLevelWindows() if w.isVisible() and w.winId() not in before]
+    titles = [w.title() or w.objectName() for w in leaked]
     for w in leaked:
         w.close()
-    assert not leaked, f"top-level widgets left open: {leaked}"
+    assert not leaked, f"windows left open: {titles}"
