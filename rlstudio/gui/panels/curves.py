@@ -102,6 +102,10 @@ class CurvesPanel(QWidget):
         self._order: list[str] = []
         self.selected: str | None = None
         self.best: str | None = None
+        self._series: dict[str, tuple] = {}  # trial -> (results seen, x, y, smoothed)
+        self._settings = None
+        self._emphasised: dict[str, bool] = {}
+        self._axes = None
 
     # ---- data --------------------------------------------------------------------------------------------
 
@@ -141,29 +145,49 @@ class CurvesPanel(QWidget):
             self.legend.removeItem(smooth)
         self._items.clear()
         self._order.clear()
+        self._series.clear()
+        self._emphasised.clear()
         self._state = None
         self.selected = self.best = None
 
     def color_of(self, trial_id: str) -> QColor:
         return trial_color(self._order.index(trial_id)) if trial_id in self._order else QColor("#444")
 
-    def _redraw(self) -> None:
+    def _redraw(self, force: bool = False) -> None:
+        """Give each curve the points that arrived since the last call (all of them after a control change).
+        Smoothing is incremental too, so a live update costs O(new points), not O(all points)."""
         if self._state is None:
             return
         x_key, y_key = self.x_axis_box.currentData(), self.metric_box.currentData()
         weight = self.smoothing.value() / 100.0
+        settings = (x_key, y_key, weight)
+        if settings != self._settings:
+            self._settings = settings
+            self._series.clear()
         for trial_id, (raw, smooth) in self._items.items():
             trial = self._state.trials.get(trial_id)
-            x, y = series(trial.results if trial else [], x_key, y_key)
-            raw.setData(x, y, connect="finite")
-            smooth.setData(x, ema(y, weight), connect="finite")
+            results = trial.results if trial else []
+            cached = self._series.get(trial_id)
+            seen = cached[0] if cached else 0
+            if len(results) > seen or cached is None:
+                x_new, y_new = series(results[seen:], x_key, y_key)
+                last = cached[3][-1] if cached is not None and len(cached[3]) else np.nan
+                s_new = ema(np.concatenate([[last], y_new]), weight)[1:] if not np.isnan(last) else ema(y_new, weight)
+                x, y, s = ((np.concatenate([cached[1], x_new]), np.concatenate([cached[2], y_new]),
+                            np.concatenate([cached[3], s_new])) if cached is not None else (x_new, y_new, s_new))
+                self._series[trial_id] = (len(results), x, y, s)
+                raw.setData(x, y, connect="finite")
+                smooth.setData(x, s, connect="finite")
             emphasised = trial_id in (self.best, self.selected)
-            color = self.color_of(trial_id)
-            smooth.setPen(pg.mkPen(color, width=4 if emphasised else 2))
-            smooth.setZValue(10 if emphasised else 0)
-        self.plot.setLogMode(y=self.log_scale.isChecked())
-        self.plot.setLabel("bottom", X_AXES[x_key])
-        self.plot.setLabel("left", METRICS[y_key])
+            if emphasised != self._emphasised.get(trial_id):
+                self._emphasised[trial_id] = emphasised
+                smooth.setPen(pg.mkPen(self.color_of(trial_id), width=4 if emphasised else 2))
+                smooth.setZValue(10 if emphasised else 0)
+        if force or self._axes != (x_key, y_key, self.log_scale.isChecked()):
+            self._axes = (x_key, y_key, self.log_scale.isChecked())
+            self.plot.setLogMode(y=self.log_scale.isChecked())
+            self.plot.setLabel("bottom", X_AXES[x_key])
+            self.plot.setLabel("left", METRICS[y_key])
 
     def select(self, trial_id: str | None) -> None:
         self.selected = trial_id
