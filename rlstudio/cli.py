@@ -336,6 +336,9 @@ def cmd_evaluate(args) -> int:
     from rlstudio.engine.policy import PolicyError, evaluate, load_policy
 
     checkpoint = Path(args.checkpoint).expanduser().resolve()
+    if not checkpoint.exists():
+        _err(f"checkpoint not found: {checkpoint}")
+        return EXIT_INVALID
     spec, folder = _spec_for_checkpoint(checkpoint)
     env_id = args.env or (spec.env.id if spec else None)
     entry = None if args.env else (spec.env.entry_point if spec else None)

@@ -19,8 +19,11 @@ def make_env(env_id: str | None, entry_point: str | None, kwargs: dict | None, r
     kwargs = dict(kwargs or {})
     if render_mode:
         kwargs["render_mode"] = render_mode
-        # pygame (the classic-control renderer) opens the sound card on init; frames need no sound
+        # pygame (the classic-control renderer) opens the sound card and a video driver on init; rgb_array
+        # frames need neither (and a headless machine has neither)
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+        if render_mode == "rgb_array":
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     if entry_point:
         return import_object(entry_point)(**kwargs)
     import gymnasium
