@@ -104,3 +104,38 @@ def test_many_live_updates_and_repaints_do_not_crash(qtbot):
             panel.set_state(state)
             panel.grab()
     assert len(panel._items) == 2
+
+
+def test_experiments_browser_lists_folders_and_opening_one_rebuilds_trials_and_curves(qtbot, tmp_path,
+                                                                                      monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from rlstudio.core.events import EventWriter
+    from rlstudio.gui.main_window import MainWindow
+
+    folder = tmp_path / "runs" / "recorded-20261124-101826"
+    folder.mkdir(parents=True)
+    (folder / "events.jsonl").write_text(RECORDED.read_text())
+    monkeypatch.setenv("RLSTUDIO_STORAGE", str(tmp_path / "runs"))
+    monkeypatch.setattr(MainWindow, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard)
+    window = MainWindow(start_session=False)
+    qtbot.addWidget(window)
+    window.show()
+    tree = window.experiments.tree
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 1, timeout=10000)
+    assert tree.topLevelItem(0).text(1) == "completed" and tree.topLevelItem(0).text(3) == "2"
+    window.experiments.experiment_opened.emit(str(folder))
+    qtbot.waitUntil(lambda: window.trials.model.rowCount() == 2 and len(window.curves._items) == 2, timeout=5000)
+    assert len(next(iter(window.curves._items.values()))[0].xData) == 40
+
+    # a folder another process is still writing to is followed live
+    live = tmp_path / "runs" / "live"
+    writer = EventWriter(live)
+    writer.emit("experiment_started", name="live", spec={}, planned_trials=1)
+    writer.emit("trial_started", trial_id="t1", config={"lr": 0.1})
+    window.open_experiment(str(live))
+    assert window.run.state.status == "running"
+    writer.emit("trial_result", trial_id="t1", iteration=1, timesteps=100, episode_return_mean=12.0)
+    qtbot.waitUntil(lambda: window.trials.model.rowCount() == 1
+                    and window.run.state.trials["t1"].iteration == 1, timeout=5000)
+    window.close()

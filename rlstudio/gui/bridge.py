@@ -218,6 +218,24 @@ class RunController(QObject):
         self.started.emit(self.folder)
         return self.folder
 
+    def follow(self, folder: str) -> None:
+        """Show an experiment that is not ours: replay its log, and keep following it if another process (the
+        command line, another window) is still writing to it."""
+        from pathlib import Path
+
+        from rlstudio.core.events import EVENTS_FILE, EventTail, ExperimentState
+
+        self._unwatch()
+        self.process = None
+        self.folder = str(folder)
+        self._tail = EventTail(folder)
+        self.state = ExperimentState()
+        self._read()
+        self.progressed.emit(self.state)
+        if self.state.status == "running":
+            self._watcher.addPath(str(Path(folder) / EVENTS_FILE))
+            self._poll.start()
+
     def stop(self) -> None:
         """Graceful: Tune finishes the current iteration, saves, and the run can be resumed."""
         import os
@@ -241,11 +259,15 @@ class RunController(QObject):
         if self._read() and not self._throttle.isActive():
             self._throttle.start()
 
+    def _unwatch(self) -> None:
+        if self._watcher.files():
+            self._watcher.removePaths(self._watcher.files())
+
     def _on_throttle_timeout(self) -> None:
         self.progressed.emit(self.state)
 
     def _on_process_finished(self, code: int, _status) -> None:
         self._poll.stop()
-        self._watcher.removePaths(self._watcher.files())
+        self._unwatch()
         self._read()
         self.finished.emit(self.state, int(code))

@@ -20,6 +20,7 @@ from rlstudio.gui.document import ExperimentDocument
 from rlstudio.gui.panels.algorithm import AlgorithmPanel
 from rlstudio.gui.panels.curves import CurvesPanel
 from rlstudio.gui.panels.environment import EnvironmentPanel
+from rlstudio.gui.panels.experiments import ExperimentsPanel
 from rlstudio.gui.panels.problems import ProblemsPanel
 from rlstudio.gui.panels.run_setup import SearchPanel, WorkersPanel
 from rlstudio.gui.panels.trials import TrialsPanel
@@ -80,6 +81,12 @@ class MainWindow(QMainWindow):
         self.curves_dock = self._dock("Curves", self.curves, "curves", Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.trials_dock)
         self.tabifyDockWidget(self.help_dock, self.curves_dock)
+        self.experiments = ExperimentsPanel(self.tasks, self.storage)
+        self.experiments_dock = self._dock("Experiments", self.experiments, "experiments",
+                                           Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.experiments_dock)
+        self.experiments.experiment_opened.connect(self.open_experiment)
+        self.experiments.refresh()
         self.trials.trial_selected.connect(self.curves.select)
         self.curves.trial_clicked.connect(self.trials.select)
         self.problems_dock.raise_()
@@ -172,6 +179,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.run_dock.toggleViewAction())
         view_menu.addAction(self.trials_dock.toggleViewAction())
         view_menu.addAction(self.curves_dock.toggleViewAction())
+        view_menu.addAction(self.experiments_dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
         toolbar = QToolBar("Main")
@@ -342,6 +350,18 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot start", f"The experiment folder could not be created in "
                                                       f"{self.storage()}: {exc.strerror or exc}")
 
+    def open_experiment(self, folder: str) -> None:
+        """Show a past (or still running, in another process) experiment's trials and curves."""
+        if self.run.running:
+            QMessageBox.information(self, "A run is going", "Stop the current run before opening another "
+                                                            "experiment.")
+            return
+        self.curves.clear()
+        self.run.follow(folder)
+        self.trials_dock.raise_()
+        self.curves_dock.raise_()
+        self.statusBar().showMessage(f"Showing {folder} ({self.run.state.status})", 10000)
+
     def run_stop(self) -> None:
         self.run.stop()
         self.statusBar().showMessage("Stopping after the current iteration…")
@@ -376,6 +396,7 @@ class MainWindow(QMainWindow):
                      f"{state.best['best_metric']:.4g} with {state.best.get('best_config')}")
         self.run_view.setPlainText(text)
         self.statusBar().showMessage(f"Run {state.status} — {self.run.folder}", 10000)
+        self.experiments.refresh()
 
     def _on_about_triggered(self) -> None:
         QMessageBox.about(self, "About RL Studio", f"<b>RL Studio {__version__}</b><p>A workbench for "
