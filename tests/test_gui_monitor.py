@@ -41,13 +41,13 @@ def test_curves_are_updated_in_place_as_events_arrive(qtbot):
                 items_seen.setdefault(tid, pair)
                 assert panel._items[tid] is items_seen[tid]  # the same items, new data: never rebuilt
     assert len(panel._items) == 2
-    for tid, (raw, smooth) in panel._items.items():
+    for tid, (raw, _smooth) in panel._items.items():
         x, y = raw.xData, raw.yData  # all data, not what the view clips to
         assert len(x) == 40 and x[0] == 256 and x[-1] == 10240  # timesteps of iterations 1..40
         assert y[-1] == state.trials[tid].results[-1]["episode_return_mean"]
     from rlstudio.gui.panels.curves import ema
 
-    for tid, (raw, smooth) in panel._items.items():  # incremental smoothing == smoothing the whole series
+    for raw, smooth in panel._items.values():  # incremental smoothing == smoothing the whole series
         assert np.allclose(smooth.yData, ema(raw.yData, panel.smoothing.value() / 100), equal_nan=True)
     assert panel.threshold_line.isVisible() and panel.threshold_line.value() == 475
     assert panel.best == state.best_trial().trial_id

@@ -71,10 +71,10 @@ class CurvesPanel(QWidget):
         self.smoothing.setToolTip("Exponential smoothing of the curves; the raw values stay faint behind.")
         self.log_scale = QCheckBox("Log scale")
         self.readout = QLabel(" ")
-        for w in (self.metric_box, self.x_axis_box, self.smoothing, self.log_scale):
-            signal = getattr(w, "currentIndexChanged", None) or getattr(w, "valueChanged", None) \
-                or getattr(w, "toggled")
-            signal.connect(self._on_control_changed)
+        self.metric_box.currentIndexChanged.connect(self._on_control_changed)
+        self.x_axis_box.currentIndexChanged.connect(self._on_control_changed)
+        self.smoothing.valueChanged.connect(self._on_control_changed)
+        self.log_scale.toggled.connect(self._on_control_changed)
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(10, 10))
