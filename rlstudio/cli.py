@@ -225,8 +225,9 @@ def _summary(state, folder: Path, code: int) -> int:
     for t in failed:
         print(f"trial {t.trial_id} failed: {t.error}", file=sys.stderr)
     if state.status in ("completed", "completed_with_errors", "failed") and state.best.get("best_trial_id"):
-        print(f"best trial {state.best['best_trial_id']}: mean return {state.best['best_metric']:.4g} with "
-              f"{state.best.get('best_config')}")
+        config = state.best.get("best_config")
+        print(f"best trial {state.best['best_trial_id']}: mean return {state.best['best_metric']:.4g}"
+              + (f" with {config}" if config else " (no hyperparameter was searched)"))
     if code == 0 and state.status == "completed":
         print(f"done: {folder}")
         return EXIT_OK
