@@ -19,7 +19,7 @@ from rlstudio import __version__
 from rlstudio.core.problems import errors
 from rlstudio.core.spec import SpecFileError, load_spec
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED = 0, 1, 2, 3
+from rlstudio.engine.runner import EXIT_FAILED, EXIT_INVALID, EXIT_OK, EXIT_STOPPED
 DEFAULT_STORAGE = "~/rlstudio-runs"
 
 
@@ -142,7 +142,7 @@ class RunnerProcess:
         from rlstudio.engine import procs
 
         code = self.proc.wait()
-        leftover = procs.ray_processes_of(sorted(self.seen))
+        leftover = procs.still_alive(sorted(self.seen))
         if leftover:
             procs.terminate(leftover, timeout=5)
         self.log.close()

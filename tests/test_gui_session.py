@@ -24,7 +24,7 @@ def test_session_status_reaches_ready_and_closing_ends_every_ray_process(qtbot, 
     window.new_from_preset("cartpole-fast")
     qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=30000)
     window.close()
-    assert procs.ray_processes_of(pids) == []
+    assert procs.still_alive(pids) == []
 
 
 def test_start_runs_the_experiment_on_the_warm_session_and_stop_is_resumable(qtbot, monkeypatch, tmp_path):

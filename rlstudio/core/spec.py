@@ -319,9 +319,6 @@ def _section_dict(obj) -> dict:
 
 # ---- field paths (how the editor's forms read and write a spec) -------------------------------------------
 
-_MISSING = object()
-
-
 def get_path(spec: ExperimentSpec, path: str, default: Any = None) -> Any:
     """``get_path(spec, "resources.env_runners")``; scheduler options live in ``scheduler.options``."""
     section, _, key = path.partition(".")

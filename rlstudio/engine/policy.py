@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -140,6 +139,3 @@ def evaluate(policy: Policy, env, episodes: int = 10, seed: int = 0, threshold: 
                       std_return=float(np.std(returns)), mean_length=float(np.mean(lengths)),
                       success_rate=success, threshold=threshold, returns=returns, lengths=lengths)
 
-
-def finite(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)

@@ -73,6 +73,6 @@ def terminate(pids: list[int], timeout: float = 10.0) -> list[int]:
     return killed
 
 
-def ray_processes_of(pids: list[int]) -> list[int]:
-    """The subset of ``pids`` still alive."""
+def still_alive(pids: list[int]) -> list[int]:
+    """The PIDs in ``pids`` that are still running."""
     return [p for p in pids if alive(p)]

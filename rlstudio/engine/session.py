@@ -22,7 +22,6 @@ from rlstudio.core.validation import ClusterInfo
 from rlstudio.engine import procs
 
 log = logging.getLogger(__name__)
-CONNECT_TIMEOUT_S = 15.0
 
 
 class SessionError(Exception):
@@ -98,9 +97,7 @@ class RaySession:
             check_reachable(self.address)
             _apply_auth_environment(auth_environment(self.token))
             try:
-                _init_with_timeout(self.address, common)
-            except SessionError:
-                raise
+                ray.init(address=self.address, **common)
             except Exception as exc:  # noqa: BLE001 - Ray raises many types for "could not connect"
                 raise SessionError(f"could not join the Ray cluster at {self.address}: {exc}. If the cluster "
                                    "uses token authentication, give its token (Settings, or RAY_AUTH_TOKEN).") \
@@ -120,7 +117,7 @@ class RaySession:
         children = procs.descendants(os.getpid()) if self.started_local else []
         if ray.is_initialized():
             ray.shutdown()
-        leftover = procs.ray_processes_of(children)
+        leftover = procs.still_alive(children)
         if leftover:
             procs.terminate(leftover, timeout=5)
 
@@ -135,14 +132,6 @@ def _apply_auth_environment(env: dict[str, str]) -> None:
 
     Config.initialize("")
     AuthenticationTokenLoader.instance().reset_cache()
-
-
-def _init_with_timeout(address: str, common: dict) -> None:
-    import ray
-
-    # ray.init against an address that accepts TCP but is not a Ray GCS can hang; bound it.
-    os.environ.setdefault("RAY_gcs_rpc_server_connect_timeout_s", str(int(CONNECT_TIMEOUT_S)))
-    ray.init(address=address, **common)
 
 
 # ---- the warm session in a helper process ---------------------------------------------------------------
@@ -202,7 +191,7 @@ class SessionHost:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 pass
-        procs.terminate(procs.ray_processes_of(tree), timeout=5)
+        procs.terminate(procs.still_alive(tree), timeout=5)
         if self.proc.stdout:
             self.proc.stdout.close()
         try:
