@@ -131,6 +131,32 @@ def test_sigint_then_resume_continues_without_losing_or_repeating_results(tmp_pa
     assert kinds.count("trial_resumed") == 2
 
 
+def test_one_trial_stopped_on_request_while_the_other_reaches_its_criterion(tmp_path, ray_session):
+    from rlstudio.core.events import request_trial_stop
+
+    spec = write_spec(tmp_path, {**SMALL, "stop": {"iterations": 12}, "checkpoint": {"every": 0, "at_end": True}})
+    storage = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "rlstudio", "run", str(spec), "--storage", str(storage),
+                             "--address", ray_session.address, "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline, target = time.monotonic() + 180, None
+    while time.monotonic() < deadline and target is None:
+        time.sleep(0.3)
+        if storage.exists() and any(storage.iterdir()):
+            folder = only_folder(storage)
+            target = next((tid for tid, rows in results_by_trial(folder).items() if len(rows) >= 2), None)
+    assert target is not None
+    request_trial_stop(folder, target)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out + err
+    state = ExperimentState.load(folder)
+    stopped = state.trials.pop(target)
+    [other] = state.trials.values()
+    assert stopped.status == "user_stopped" and stopped.iteration < 12
+    assert other.status == "completed" and other.iteration == 12
+    assert state.status == "completed"
+
+
 def test_an_env_that_raises_fails_its_trial_with_the_traceback_while_the_other_finishes(tmp_path, ray_session):
     data = {**SMALL, "name": "faulty",
             "env": {"entry_point": "envs:FaultyCartPole", "kwargs": {"fail_after": 100, "fail_seed_below": 1000}},

@@ -31,6 +31,22 @@ RUNNER_ERROR = "runner_error"  # the runner itself failed before or outside Tune
 FINAL_MODEL_SAVED = "final_model_saved"
 EVALUATED = "evaluated"
 
+#: why a trial completed (``trial_completed.reason``)
+REASON_CRITERION, REASON_SCHEDULER, REASON_USER = "criterion", "scheduler", "user"
+STOP_REQUESTS_DIR = "stop-requests"
+
+
+def request_trial_stop(folder: str | Path, trial_id: str) -> None:
+    """Ask the runner of ``folder`` to stop one trial after its current iteration. One empty file per trial:
+    creating it is atomic, so the GUI and the command line can ask at the same time without a lost request."""
+    requests = Path(folder) / STOP_REQUESTS_DIR
+    requests.mkdir(exist_ok=True)
+    (requests / trial_id).touch()
+
+
+def trial_stop_requested(folder: str | Path, trial_id: str) -> bool:
+    return (Path(folder) / STOP_REQUESTS_DIR / trial_id).exists()
+
 
 def _clean(value: Any) -> Any:
     """JSON has no NaN/inf: write them as null so every reader (and `jq`) can parse the file."""
@@ -111,11 +127,14 @@ RESULT_METRICS = ("episode_return_mean", "episode_len_mean", "timesteps", "time_
 class TrialState:
     trial_id: str
     config: dict = field(default_factory=dict)
-    status: str = "pending"  # pending | running | completed | errored | stopped
+    #: pending | running | completed (a stop criterion reached) | early_stopped (by the scheduler) |
+    #: user_stopped | errored | stopped (the whole run was interrupted; resumable)
+    status: str = "pending"
     results: list[dict] = field(default_factory=list)
     checkpoints: list[dict] = field(default_factory=list)
     error: str | None = None
     traceback: str | None = None
+    hint: str | None = None
 
     @property
     def last(self) -> dict:
@@ -200,11 +219,13 @@ class ExperimentState:
                 trial.checkpoints.append({"iteration": ev.get("iteration"), "path": ev.get("path"),
                                           "timesteps": ev.get("timesteps")})
             elif kind == TRIAL_COMPLETED:
-                trial.status = "completed"
+                trial.status = {REASON_SCHEDULER: "early_stopped", REASON_USER: "user_stopped"}.get(
+                    ev.get("reason"), "completed")
             elif kind == TRIAL_ERRORED:
                 trial.status = "errored"
                 trial.error = ev.get("message")
                 trial.traceback = ev.get("traceback")
+                trial.hint = ev.get("hint")
 
     def best_trial(self) -> TrialState | None:
         scored = [t for t in self.trials.values() if t.best_return is not None]
@@ -222,6 +243,9 @@ class ExperimentState:
         return cls.replay(read_events(folder))
 
 
+FINISHED_STATUSES = ("completed", "early_stopped", "user_stopped", "errored")
+
+
 def progress_fraction(trial: TrialState, stop: dict) -> float:
     """How far a trial is toward its nearest stop criterion (0..1)."""
     last = trial.last
@@ -233,7 +257,7 @@ def progress_fraction(trial: TrialState, stop: dict) -> float:
     target_return = stop.get("episode_return_mean")
     if target_return is not None and trial.current_return is not None and target_return > 0:
         fractions.append(max(trial.current_return, 0) / target_return)
-    if trial.status in ("completed", "errored", "stopped"):
+    if trial.status in FINISHED_STATUSES:
         return 1.0
     return min(max(fractions), 1.0) if fractions else 0.0
 

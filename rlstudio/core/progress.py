@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import time
 
-from rlstudio.core.events import ExperimentState, eta_seconds, progress_fraction
+from rlstudio.core.events import FINISHED_STATUSES, ExperimentState, eta_seconds, progress_fraction
+
+#: a trial's status in words
+STATUS_TEXT = {"pending": "pending", "running": "running", "completed": "finished",
+               "early_stopped": "stopped early by the scheduler", "user_stopped": "stopped by you",
+               "errored": "errored", "stopped": "interrupted (resumable)"}
+STATUS_SHORT = {"completed": "finished", "early_stopped": "early-stop", "user_stopped": "stopped",
+                "stopped": "paused"}
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -34,7 +41,7 @@ def render(state: ExperimentState, now: float | None = None, width: int = 100) -
     stop = state.spec.get("stop", {}) if state.spec else {}
     lines = []
     elapsed = (now - state.started) if state.started else 0
-    done = sum(1 for t in state.trials.values() if t.status in ("completed", "errored"))
+    done = sum(1 for t in state.trials.values() if t.status in FINISHED_STATUSES)
     planned = state.planned_trials or len(state.trials)
     best = state.best_trial()
     header = (f"{state.name or 'experiment'}: {state.status}, {done}/{planned} trials done, "
@@ -47,7 +54,7 @@ def render(state: ExperimentState, now: float | None = None, width: int = 100) -
     lines.append(f"{'trial':<14}{'status':<10}{'progress':<14}{'iter':>6}{'steps':>10}{'return':>10}  params")
     for t in sorted(state.trials.values(), key=lambda t: t.trial_id):
         params = ", ".join(f"{k}={fmt_number(v)}" for k, v in t.config.items())
-        row = (f"{t.trial_id:<14}{t.status:<10}{_bar(progress_fraction(t, stop)):<14}{t.iteration:>6}"
+        row = (f"{t.trial_id:<14}{STATUS_SHORT.get(t.status, t.status):<10}{_bar(progress_fraction(t, stop)):<14}{t.iteration:>6}"
                f"{t.timesteps:>10}{fmt_number(t.current_return):>10}  {params}")
         lines.append(row[:width])
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from ray.tune.stopper import Stopper
 
 from rlstudio.core import catalog
 from rlstudio.core.domains import Domain, as_domain, pick_dotted
+from rlstudio.core.events import trial_stop_requested
 from rlstudio.core.spec import ExperimentSpec
 from rlstudio.core.envs import import_object
 
@@ -138,10 +139,18 @@ class SpecStopper(Stopper):
     """Stops a trial when the first of the spec's criteria is reached. Unlike Tune's dict stopper it tolerates
     a missing or NaN return (RLlib reports none until the first episode ends). Plain data only: Tune pickles it."""
 
-    def __init__(self, criteria: dict[str, float]):
+    def __init__(self, criteria: dict[str, float], requests_folder: str | None = None):
         self.criteria = {STOP_RESULT_KEYS[k]: float(v) for k, v in criteria.items()}
+        #: the experiment folder, where the GUI or the command line asks for one trial to stop
+        self.requests_folder = requests_folder
 
     def __call__(self, trial_id: str, result: dict) -> bool:
+        folder = getattr(self, "requests_folder", None)  # absent in stoppers pickled by older versions
+        if folder and trial_stop_requested(folder, trial_id):
+            return True
+        return self.criteria_met(result)
+
+    def criteria_met(self, result: dict) -> bool:
         for key, target in self.criteria.items():
             value = _lookup(result, key)
             if isinstance(value, (int, float)) and not math.isnan(value) and value >= target:
@@ -216,7 +225,7 @@ def tuner(spec: ExperimentSpec, storage_path: str, name: str, callbacks: list):
         scheduler=scheduler(spec), max_concurrent_trials=spec.resources.max_concurrent_trials,
         trial_dirname_creator=_trial_dirname, trial_name_creator=_trial_name)
     run_config = tune.RunConfig(
-        name=name, storage_path=storage_path, stop=SpecStopper(spec.stop.criteria()),
+        name=name, storage_path=storage_path, stop=SpecStopper(spec.stop.criteria(), storage_path),
         checkpoint_config=checkpoint_config(spec), callbacks=callbacks, verbose=0,
         failure_config=tune.FailureConfig(max_failures=0))
     return tune.Tuner(algo_cls, param_space=param_space(spec, config), tune_config=tune_config,

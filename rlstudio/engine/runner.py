@@ -86,6 +86,7 @@ class EventLogCallback:
         self._writer: EventWriter | None = None
         self._logged_iteration: dict[str, int] = {}
         self._started: set[str] = set()
+        self._stopper = None
 
     def __getstate__(self):
         return {"folder": self.folder, "searched": self.searched}
@@ -141,7 +142,18 @@ class EventLogCallback:
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         last = trial.last_result or {}
-        self.writer.emit(ev.TRIAL_COMPLETED, trial_id=trial.trial_id, iteration=last.get("training_iteration"))
+        self.writer.emit(ev.TRIAL_COMPLETED, trial_id=trial.trial_id, iteration=last.get("training_iteration"),
+                         reason=self._completion_reason(trial.trial_id, last))
+
+    def _completion_reason(self, trial_id: str, last: dict) -> str:
+        from rlstudio.engine.build import SpecStopper
+
+        if ev.trial_stop_requested(self.folder, trial_id):
+            return ev.REASON_USER
+        if self._stopper is None:
+            self._stopper = SpecStopper(load_spec(Path(self.folder) / SPEC_FILE).stop.criteria())
+        # a trial that ends before any of its stop criteria was stopped by the scheduler (ASHA, median, ...)
+        return ev.REASON_CRITERION if self._stopper.criteria_met(last) else ev.REASON_SCHEDULER
 
     def on_trial_error(self, iteration, trials, trial, **info):
         message, tb = _trial_error(trial)

@@ -8,10 +8,8 @@ from PySide6.QtWidgets import (QApplication, QHeaderView, QPlainTextEdit, QSplit
                                QStyleOptionProgressBar, QTableView, QVBoxLayout, QWidget)
 
 from rlstudio.core.events import progress_fraction
-from rlstudio.core.progress import fmt_number
+from rlstudio.core.progress import STATUS_TEXT, fmt_number
 
-STATUS_TEXT = {"pending": "pending", "running": "running", "completed": "finished", "errored": "errored",
-               "stopped": "stopped"}
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
