@@ -309,6 +309,10 @@ def cmd_best(args) -> int:
         started = time.time()
 
         def progress(i, row):
+            if args.json:  # for the app's best-trial card
+                print(json.dumps({"iteration": i, "iterations": args.train, "time_s": time.time() - started,
+                                  "episode_return_mean": row.get("episode_return_mean")}), flush=True)
+                return
             print(f"  final model: iteration {i}/{args.train}, return {row.get('episode_return_mean')}, "
                   f"{time.time() - started:.0f} s", flush=True)
 
@@ -357,20 +361,73 @@ def cmd_evaluate(args) -> int:
         _err(f"the environment could not be created: {exc}")
         return EXIT_FAILED
     threshold = catalog.success_threshold(env_id)
+    if args.progress:
+        env = _EpisodeProgress.wrap(env, args.episodes)
     if args.record:
         from rlstudio.engine.recording import record_episodes
 
-        result, frames = record_episodes(policy, env, args.episodes, args.seed, args.record, threshold)
+        try:
+            result, frames = record_episodes(policy, env, args.episodes, args.seed, args.record, threshold)
+        except ValueError as exc:
+            _err(str(exc))
+            return EXIT_INVALID
         print(f"recorded {frames} frames to {args.record}")
     else:
         result = evaluate(policy, env, args.episodes, args.seed, threshold, greedy=not args.sample)
     env.close()
     print(result.summary())
-    if args.json:
-        print(json.dumps(result.to_dict()))
+    record = result.to_dict()
     if folder is not None:
-        EventWriter(folder).emit("evaluated", checkpoint=str(checkpoint), **result.to_dict())
+        from rlstudio.engine.rollout import checkpoint_facts
+
+        facts = checkpoint_facts(checkpoint)
+        record = {"checkpoint": str(checkpoint), "trial_id": facts.get("trial_id"),
+                  "iteration": facts.get("iteration"), "timesteps": facts.get("timesteps"), "env_id": env_id,
+                  "greedy": not args.sample, "time": time.time(), **record}
+        stored = _store_evaluation(folder, record)
+        record["stored"] = str(stored)
+        print(f"saved to {stored}")
+        EventWriter(folder).emit("evaluated", **record)
+    if args.json:
+        print(json.dumps(record))
     return EXIT_OK
+
+
+class _EpisodeProgress:
+    """Prints ``progress DONE/TOTAL`` to stderr as episodes end (the app's progress bar reads it)."""
+
+    @staticmethod
+    def wrap(env, total: int):
+        import gymnasium as gym
+
+        class EpisodeProgress(gym.Wrapper):
+            done = 0
+
+            def step(self, action):
+                out = self.env.step(action)
+                if out[2] or out[3]:
+                    self.done += 1
+                    print(f"progress {self.done}/{total}", file=sys.stderr, flush=True)
+                return out
+
+        return EpisodeProgress(env)
+
+
+def _store_evaluation(folder: Path, record: dict) -> Path:
+    """``<experiment>/evaluations/<time>-<trial>-<checkpoint>.json``, written whole or not at all."""
+    target = folder / "evaluations"
+    target.mkdir(exist_ok=True)
+    name = time.strftime("%Y%m%d-%H%M%S", time.localtime(record["time"]))
+    name += f"-{record.get('trial_id') or 'model'}-{Path(record['checkpoint']).name}"
+    path = target / f"{name}.json"
+    n = 1
+    while path.exists():
+        n += 1
+        path = target / f"{name}-{n}.json"
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 # ---- entry point ------------------------------------------------------------------------------------
@@ -422,6 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder")
     p.add_argument("--train", type=int, metavar="ITERATIONS", default=0)
     p.add_argument("--address")
+    p.add_argument("--json", action="store_true", help="print training progress as JSON lines")
     p.set_defaults(func=cmd_best)
 
     p = sub.add_parser("evaluate", help="mean and std of return, length and success rate of a checkpoint")
@@ -432,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", action="store_true", help="sample actions instead of taking the most likely")
     p.add_argument("--record", metavar="FILE", help="save the episodes as a GIF or MP4")
     p.add_argument("--json", action="store_true", help="also print the result as one JSON line")
+    p.add_argument("--progress", action="store_true", help="print 'progress DONE/TOTAL' to stderr per episode")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="write the experiment as a standalone RLlib/Tune script")

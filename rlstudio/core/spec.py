@@ -353,3 +353,20 @@ def set_path(spec: ExperimentSpec, path: str, value: Any) -> None:
             obj[key] = value
     else:
         setattr(obj, key, value)
+
+
+def with_values(spec: ExperimentSpec, config: dict) -> ExperimentSpec:
+    """A copy of the spec with each searched hyperparameter fixed to the given value (dotted names: nested)."""
+    out = spec.copy()
+    hp = copy.deepcopy(out.hyperparameters)
+    for dotted, value in config.items():
+        head, _, rest = dotted.partition(".")
+        if rest:
+            node = hp.setdefault(head, {})
+            if not isinstance(node, dict) or len(node) == 1 and next(iter(node)) in ("grid", "choice"):
+                node = hp[head] = {}
+            node[rest] = value
+        else:
+            hp[head] = value
+    out.hyperparameters = hp
+    return out

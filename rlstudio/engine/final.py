@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 from typing import Callable
 
 from rlstudio.core import events as ev
 from rlstudio.core.events import EventWriter, ExperimentState
-from rlstudio.core.spec import ExperimentSpec, load_spec
+from rlstudio.core.spec import load_spec, with_values
 
 FINAL_DIR = "final_model"
 
 
 class FinalModelError(Exception):
     pass
-
-
-def spec_with_config(spec: ExperimentSpec, config: dict) -> ExperimentSpec:
-    """The spec with each searched hyperparameter fixed to the given value (dotted names for nested ones)."""
-    out = spec.copy()
-    hp = copy.deepcopy(out.hyperparameters)
-    for dotted, value in config.items():
-        head, _, rest = dotted.partition(".")
-        if rest:
-            node = hp.setdefault(head, {})
-            if not isinstance(node, dict) or len(node) == 1 and next(iter(node)) in ("grid", "choice"):
-                node = hp[head] = {}
-            node[rest] = value
-        else:
-            hp[head] = value
-    out.hyperparameters = hp
-    return out
 
 
 def best_config(folder: str | Path) -> tuple[ExperimentState, dict, str | None]:
@@ -55,7 +37,7 @@ def train_final(folder: str | Path, iterations: int,
     folder = Path(folder)
     spec = load_spec(folder / SPEC_FILE)
     _, config, trial_id = best_config(folder)
-    final_spec = spec_with_config(spec, config)
+    final_spec = with_values(spec, config)
     algo = build.algorithm_config(final_spec).build_algo()
     writer = EventWriter(folder)
     target = folder / FINAL_DIR

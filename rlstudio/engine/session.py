@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,41 +138,74 @@ def _apply_auth_environment(env: dict[str, str]) -> None:
 # ---- the warm session in a helper process ---------------------------------------------------------------
 
 class SessionHost:
-    """A local Ray session kept in a helper process; runs attach with ``address``.
+    """A Ray session kept in a helper process: a local one it starts (``address=None``), or an existing cluster
+    it joins as a driver. Runs attach with ``runs_address``.
 
-    ``close()`` ends the helper and, by PID, every process under it (raylet, GCS, workers)."""
+    The helper answers ``status()`` (resources in use) and ends, with Ray, when its stdin closes. ``close()`` ends
+    the helper and, by PID, every process under it (raylet, GCS, workers). ``detach_after(pid)`` lets it outlive
+    its owner until that process (a run left going when the app closed) has exited."""
 
-    def __init__(self, num_cpus: int | None = None, log_path: str | Path | None = None):
+    def __init__(self, num_cpus: int | None = None, log_path: str | Path | None = None,
+                 address: str | None = None, token: str | None = None):
         self.num_cpus = num_cpus or default_num_cpus()
         self.log_path = log_path
+        self.cluster_address = None if address in (None, "", "local") else address
+        self.token = token
         self.proc: subprocess.Popen | None = None
         self.address: str | None = None
         self.info: ClusterInfo | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def runs_address(self) -> str | None:
+        return self.address
 
     def start(self, timeout: float = 120.0) -> ClusterInfo:
-        stderr = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rlstudio.engine.session", "--num-cpus", str(self.num_cpus)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True)
-        if stderr is not subprocess.DEVNULL:
-            stderr.close()
-        deadline = time.monotonic() + timeout
-        line = b""
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if line.startswith(b"{") or self.proc.poll() is not None:
-                break
-        if not line.startswith(b"{"):
+        if self.cluster_address:
+            check_reachable(self.cluster_address)  # seconds, before a helper process is even started
+        self.proc = _spawn_host(self._host_args(), self.token, self.log_path)
+        msg = _read_json_line(self.proc, timeout)
+        if msg is None or "error" in msg:
             self.close()
-            raise SessionError("the local Ray session did not start" + (f"; see {self.log_path}" if self.log_path
-                                                                         else ""))
-        msg = json.loads(line)
-        if "error" in msg:
-            self.close()
+            where = f"; see {self.log_path}" if self.log_path else ""
+            if msg is None:
+                raise SessionError(f"the Ray session did not start within {timeout:.0f} s{where}")
             raise SessionError(msg["error"])
         self.address = msg["address"]
         self.info = ClusterInfo(cpus=msg["cpus"], gpus=msg["gpus"], address=self.address)
         return self.info
+
+    def _host_args(self) -> list[str]:
+        if self.cluster_address:
+            return ["--address", self.cluster_address]
+        return ["--num-cpus", str(self.num_cpus)]
+
+    def status(self, timeout: float = 10.0) -> dict:
+        """Nodes and resources (total and available) of the session's cluster, asked from the helper."""
+        with self._lock:
+            if self.proc is None or self.proc.poll() is not None:
+                raise SessionError("the Ray session has ended")
+            try:
+                self.proc.stdin.write(b"status\n")
+                self.proc.stdin.flush()
+            except OSError:
+                raise SessionError("the Ray session has ended") from None
+            msg = _read_json_line(self.proc, timeout)
+        if msg is None or "status" not in msg:
+            raise SessionError("the Ray session did not answer")
+        return msg["status"]
+
+    def detach_after(self, pid: int) -> None:
+        """Leave the session running until process ``pid`` ends, then let it end itself (nothing is left)."""
+        if self.proc is None:
+            return
+        with self._lock:
+            try:
+                self.proc.stdin.write(f"linger {int(pid)}\n".encode())
+                self.proc.stdin.flush()
+            except OSError:
+                pass
+        self.proc = None  # no longer ours to close
 
     def pids(self) -> list[int]:
         if self.proc is None:
@@ -208,16 +242,95 @@ class SessionHost:
         self.close()
 
 
+def _spawn_host(args: list[str], token: str | None, log_path) -> subprocess.Popen:
+    stderr = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    env = {**os.environ, **({"RLSTUDIO_RAY_TOKEN": token} if token else {})}
+    try:
+        return subprocess.Popen([sys.executable, "-m", "rlstudio.engine.session", *args], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=stderr, start_new_session=True, env=env,
+                                bufsize=0)  # unbuffered: select() then readline() must never hide a line
+    finally:
+        if stderr is not subprocess.DEVNULL:
+            stderr.close()
+
+
+def _read_json_line(proc: subprocess.Popen, timeout: float) -> dict | None:
+    """The helper's next JSON line, or None when it ends or stays silent for ``timeout`` seconds."""
+    import selectors
+
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while (left := deadline - time.monotonic()) > 0:
+            if not sel.select(left):
+                continue
+            line = proc.stdout.readline()
+            if not line:
+                return None
+            if line.startswith(b"{"):
+                return json.loads(line)
+    return None
+
+
+def probe_cluster(address: str, token: str | None = None, timeout: float = 15.0) -> dict:
+    """Join the cluster at ``address`` from a throw-away process and report its nodes, CPUs and GPUs; a clear
+    :class:`SessionError` within ``timeout`` seconds when it cannot (what Settings' "Test connection" shows)."""
+    started = time.monotonic()
+    check_reachable(address, timeout=min(5.0, timeout))
+    proc = _spawn_host(["--address", address, "--probe"], token, None)
+    try:
+        msg = _read_json_line(proc, max(timeout - (time.monotonic() - started), 1.0))
+    finally:
+        procs.terminate([proc.pid] + procs.descendants(proc.pid), timeout=3)
+        proc.stdout.close()
+        proc.stdin.close()
+        proc.wait()
+    if msg is None:
+        raise SessionError(f"the cluster at {address} accepted the connection but did not answer as a Ray cluster "
+                           f"within {timeout:.0f} s (is it Ray {_ray_version()}? is a token needed?)")
+    if "error" in msg:
+        raise SessionError(msg["error"])
+    return msg["status"]
+
+
+def _ray_version() -> str:
+    from importlib.metadata import version
+
+    return version("ray")
+
+
+def cluster_status() -> dict:
+    """Nodes and resources of the cluster this process is connected to."""
+    import ray
+
+    total, available = ray.cluster_resources(), ray.available_resources()
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+
+    def pair(key):
+        return {"total": float(total.get(key, 0)), "available": float(available.get(key, 0))}
+
+    return {"nodes": len(nodes), "cpus": pair("CPU"), "gpus": pair("GPU"), "memory": pair("memory"),
+            "object_store_memory": pair("object_store_memory")}
+
+
 def _host_main(argv: list[str]) -> int:
     import argparse
     import signal
 
     parser = argparse.ArgumentParser(prog="rlstudio-session")
     parser.add_argument("--num-cpus", type=int, default=None)
+    parser.add_argument("--address", default=None, help="join this cluster instead of starting a local one")
+    parser.add_argument("--probe", action="store_true", help="print the cluster's status once and exit")
     args = parser.parse_args(argv)
-    session = RaySession("local", num_cpus=args.num_cpus)
+    session = RaySession(args.address or "local", num_cpus=args.num_cpus,
+                         token=os.environ.get("RLSTUDIO_RAY_TOKEN"))
     signal.signal(signal.SIGTERM, lambda *_: sys.stdin.close())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is for the runs, not the session
+
+    def say(**msg):
+        print(json.dumps(msg), flush=True)
+
+    linger: list[int] = []
     try:
         try:
             info = session.start()
@@ -225,15 +338,23 @@ def _host_main(argv: list[str]) -> int:
 
             address = ray.get_runtime_context().gcs_address
         except Exception as exc:  # noqa: BLE001
-            print(json.dumps({"error": f"Ray did not start: {exc}"}), flush=True)
+            say(error=f"Ray did not start: {exc}" if not args.address else str(exc))
             return 1
-        print(json.dumps({"address": address, "cpus": info.cpus, "gpus": info.gpus, "pid": os.getpid()}),
-              flush=True)
-        while sys.stdin.read(1):
-            pass
+        if args.probe:
+            say(status=cluster_status())
+            return 0
+        say(address=address, cpus=info.cpus, gpus=info.gpus, pid=os.getpid())
+        for line in sys.stdin:
+            command, _, arg = line.strip().partition(" ")
+            if command == "status":
+                say(status=cluster_status())
+            elif command == "linger" and arg.isdigit():
+                linger.append(int(arg))
     except (OSError, ValueError):
         pass  # the owner is gone (closed pipe): end the session all the same
     finally:
+        while procs.still_alive(linger):  # a run left going on its own: the session ends after it
+            time.sleep(1.0)
         session.shutdown()
     return 0
 

@@ -97,8 +97,7 @@ def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float
         window.grab().save(str(out))
         print(f"wrote {out}", flush=True)
         window.document.dirty = False  # a screenshot never asks to save
-        if window.run.running:
-            window.ask_stop_run = lambda: __import__("PySide6.QtWidgets").QtWidgets.QMessageBox.StandardButton.Yes
+        window.ask_close_run = lambda: "stop"
         window.close()
 
     QTimer.singleShot(100, poll)

@@ -109,57 +109,103 @@ class TaskRunner(QObject):
 
 
 class SessionController(QObject):
-    """The background Ray session of the app. States: ``stopped``, ``starting``, ``ready``, ``error``."""
+    """The background Ray session of the app: a local one, or an existing cluster by address (and token).
+    States: ``stopped``, ``starting``, ``ready``, ``error``. While ready, ``status_changed`` reports the cluster's
+    nodes and resources in use every few seconds (asked from the session's helper process, off the GUI thread)."""
 
     state_changed = Signal(str, str)  # state, plain-language text
     ready = Signal(object)  # ClusterInfo
+    status_changed = Signal(object)  # dict: nodes, cpus/gpus/memory {total, available}
 
     def __init__(self, tasks: TaskRunner, num_cpus: int | None = None, parent: QObject | None = None):
         super().__init__(parent)
+        from PySide6.QtCore import QTimer
+
         self.tasks = tasks
         self.num_cpus = num_cpus
         self.state = "stopped"
         self.info = None
-        self.address: str | None = None
+        self.address: str | None = None  # where runs attach
+        self.cluster: str | None = None  # None: a local session
+        self.token: str | None = None
         self._host = None
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(3000)
+        self._status_timer.timeout.connect(self.refresh_status)
 
-    def start(self) -> None:
+    def start(self, cluster: str | None = None, token: str | None = None) -> None:
         from rlstudio.engine.session import SessionHost
 
         if self.state in ("starting", "ready"):
             return
-        self._host = SessionHost(num_cpus=self.num_cpus)
-        self._set("starting", "Ray session: starting a local session…")
+        self.cluster = cluster or None
+        self.token = token or None
+        self._host = SessionHost(num_cpus=self.num_cpus, address=self.cluster, token=self.token)
+        where = f"joining the cluster at {self.cluster}" if self.cluster else "starting a local session"
+        self._set("starting", f"Ray session: {where}…")
         task = self.tasks.submit(self._host.start, key="session")
         task.finished.connect(self._on_started)
         task.failed.connect(self._on_failed)
 
+    def restart(self, cluster: str | None, token: str | None) -> None:
+        """Switch to another cluster (or back to local). Blocks while the old session ends (a few seconds)."""
+        self.close()
+        self.start(cluster, token)
+
     def _on_started(self, info) -> None:
         self.info = info
-        self.address = self._host.address if self._host else None
+        self.address = self._host.runs_address if self._host else None
         gpus = f", {info.gpus:g} GPU{'s' if info.gpus != 1 else ''}" if info.gpus else ", no GPU"
-        self._set("ready", f"Ray session: ready, {info.cpus:g} CPUs{gpus} (local)")
+        where = f"cluster {self.cluster}" if self.cluster else "local"
+        self._set("ready", f"Ray session: ready, {info.cpus:g} CPUs{gpus} ({where})")
         self.ready.emit(info)
+        self._status_timer.start()
+        self.refresh_status()
 
     def _on_failed(self, message: str, tb: str) -> None:
-        self._set("error", f"Ray session: error — {message}")
+        self._host = None
+        self._set("error", f"Ray session: error — {message.removeprefix('SessionError: ')}")
+
+    def refresh_status(self) -> None:
+        if self.state != "ready" or self._host is None:
+            return
+        task = self.tasks.submit(self._host.status, key="session-status")
+        task.finished.connect(self.status_changed)
+        task.failed.connect(self._on_status_failed)
+
+    def _on_status_failed(self, message: str, _tb: str) -> None:
+        self._status_timer.stop()
+        self._set("error", f"Ray session: lost — {message.removeprefix('SessionError: ')}")
 
     def _set(self, state: str, text: str) -> None:
         self.state = state
         self.state_changed.emit(state, text)
 
+    def detach_after(self, pid: int) -> None:
+        """The app is closing but a run goes on: the session stays until that run ends, then ends itself."""
+        self._status_timer.stop()
+        if self._host is not None:
+            self._host.detach_after(pid)
+            self._host = None
+        self._set("stopped", "Ray session: left to the running experiment")
+
     def close(self) -> None:
         """End the session and every process it started (blocking; call when the window is closing)."""
+        self._status_timer.stop()
         if self._host is not None:
             self._host.close()
             self._host = None
         self.info = None
+        self.address = None
         self._set("stopped", "Ray session: stopped")
 
 
 class RunController(QObject):
     """One experiment run: the engine's runner in a child process (the same one `rlstudio run` starts), attached
-    to the app's warm session, followed through its event log. Stop is SIGINT: graceful and resumable."""
+    to the app's warm session, followed through its event log. Stop is SIGINT: graceful and resumable.
+
+    The runner is a plain child process in its own session (not a QProcess), so that when the app closes the user
+    may leave it running on its own; its exit is noticed by the poll timer."""
 
     started = Signal(str)  # folder
     progressed = Signal(object)  # ExperimentState, at most ~10 times a second
@@ -169,7 +215,7 @@ class RunController(QObject):
         super().__init__(parent)
         from PySide6.QtCore import QFileSystemWatcher, QTimer
 
-        self.process = None
+        self.process = None  # subprocess.Popen of our runner, while it runs
         self.folder = None
         self.state = None
         self._tail = None
@@ -179,40 +225,46 @@ class RunController(QObject):
         self._throttle.setSingleShot(True)
         self._throttle.setInterval(100)
         self._throttle.timeout.connect(self._on_throttle_timeout)
-        self._poll = QTimer(self)  # a safety net: some file systems do not report appends
-        self._poll.setInterval(1000)
-        self._poll.timeout.connect(self._on_watcher_file_changed)
+        self._poll = QTimer(self)  # a safety net (some file systems do not report appends) and the exit check
+        self._poll.setInterval(250)
+        self._poll.timeout.connect(self._on_poll_timeout)
 
     @property
     def running(self) -> bool:
-        from PySide6.QtCore import QProcess
+        return self.process is not None and self.process.poll() is None
 
-        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
 
-    def start(self, spec, storage: str, address: str | None, resume_folder: str | None = None) -> str:
+    def start(self, spec, storage: str, address: str | None, resume_folder: str | None = None,
+              token: str | None = None) -> str:
+        """Start (or with ``resume_folder``, continue) a run; returns its experiment folder. Raises OSError when
+        the folder cannot be made."""
+        import os
+        import subprocess
         import sys
         from pathlib import Path
-
-        from PySide6.QtCore import QProcess
 
         from rlstudio.core.events import EVENTS_FILE, EventTail, ExperimentState
         from rlstudio.engine.runner import LOG_FILE, new_experiment_folder
 
+        self._unwatch()
         folder = Path(resume_folder) if resume_folder else new_experiment_folder(spec, storage)
         (folder / EVENTS_FILE).touch()
         self.folder = str(folder)
         self._tail = EventTail(folder)
         self.state = ExperimentState()
-        args = ["-m", "rlstudio.engine.runner", str(folder)]
+        self._read()  # a resumed run continues its log: replay what is there
+        args = [sys.executable, "-m", "rlstudio.engine.runner", str(folder)]
         if address:
             args += ["--address", address]
         if resume_folder:
             args.append("--resume")
-        self.process = QProcess(self)
-        self.process.setStandardOutputFile(str(folder / LOG_FILE), QProcess.OpenModeFlag.Append)
-        self.process.setStandardErrorFile(str(folder / LOG_FILE), QProcess.OpenModeFlag.Append)
-        self.process.finished.connect(self._on_process_finished)
-        self.process.start(sys.executable, args)
+        env = {**os.environ, **({"RLSTUDIO_RAY_TOKEN": token} if token else {})}
+        with open(folder / LOG_FILE, "ab") as log_file:
+            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                                            env=env, start_new_session=True)
         self._watcher.addPath(str(folder / EVENTS_FILE))
         self._poll.start()
         self.started.emit(self.folder)
@@ -238,14 +290,42 @@ class RunController(QObject):
 
     def stop(self) -> None:
         """Graceful: Tune finishes the current iteration, saves, and the run can be resumed."""
-        import os
         import signal
 
         if self.running:
-            os.kill(int(self.process.processId()), signal.SIGINT)
+            self.process.send_signal(signal.SIGINT)
+
+    def stop_trial(self, trial_id: str) -> None:
+        """Stop one trial after its current iteration; the others go on (also for a run followed from disk)."""
+        from rlstudio.core.events import request_trial_stop
+
+        if self.folder:
+            request_trial_stop(self.folder, trial_id)
 
     def wait(self, timeout_ms: int) -> bool:
-        return self.process is None or self.process.waitForFinished(timeout_ms)
+        import subprocess
+
+        if self.process is None:
+            return True
+        try:
+            self.process.wait(timeout_ms / 1000)
+        except subprocess.TimeoutExpired:
+            return False
+        self._on_poll_timeout()
+        return True
+
+    def kill(self) -> None:
+        """The last resort when a stop did not end the runner: end it and what it started, by PID."""
+        from rlstudio.engine import procs
+
+        if self.running:
+            procs.terminate([self.process.pid] + procs.descendants(self.process.pid), timeout=5)
+
+    def detach(self) -> None:
+        """Leave the run going on its own (the app is closing); it keeps writing its folder."""
+        self._poll.stop()
+        self._unwatch()
+        self.process = None
 
     def _read(self) -> bool:
         if self._tail is None:
@@ -259,6 +339,19 @@ class RunController(QObject):
         if self._read() and not self._throttle.isActive():
             self._throttle.start()
 
+    def _on_poll_timeout(self) -> None:
+        self._on_watcher_file_changed()
+        if self.process is not None and self.process.poll() is not None:
+            code = self.process.returncode
+            self.process = None
+            self._poll.stop()
+            self._unwatch()
+            self._read()
+            self.finished.emit(self.state, int(code))
+        elif self.process is None and self.state is not None and self.state.status != "running":
+            self._poll.stop()  # a followed run has ended
+            self._unwatch()
+
     def _unwatch(self) -> None:
         if self._watcher.files():
             self._watcher.removePaths(self._watcher.files())
@@ -266,8 +359,328 @@ class RunController(QObject):
     def _on_throttle_timeout(self) -> None:
         self.progressed.emit(self.state)
 
+
+class CommandProcess(QObject):
+    """A short-lived ``rlstudio`` sub-command in a child process (train a final model, ...), its JSON output
+    lines delivered as signals. The GUI process never imports Ray or torch for these; cancel ends the process."""
+
+    line = Signal(object)  # one JSON object printed by the command
+    finished = Signal(int, str)  # exit code, the last lines of its error output (the message on failure)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.process = None
+        self._buffer = b""
+
+    @property
+    def running(self) -> bool:
+        from PySide6.QtCore import QProcess
+
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, *args: str, env: dict | None = None) -> None:
+        import sys
+
+        from PySide6.QtCore import QProcess, QProcessEnvironment
+
+        if self.running:
+            raise RuntimeError("already running")
+        self._buffer = b""
+        self.process = QProcess(self)
+        if env:
+            environment = QProcessEnvironment.systemEnvironment()
+            for key, value in env.items():
+                environment.insert(key, value)
+            self.process.setProcessEnvironment(environment)
+        self.process.readyReadStandardOutput.connect(self._on_ready_read)
+        self.process.finished.connect(self._on_finished)
+        self.process.start(sys.executable, ["-m", "rlstudio", *args])
+
+    def cancel(self) -> None:
+        if self.running:
+            self.process.kill()
+            self.process.waitForFinished(5000)
+
+    def _on_ready_read(self) -> None:
+        import json
+
+        self._buffer += bytes(self.process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for raw in lines:
+            if raw.startswith(b"{"):
+                try:
+                    self.line.emit(json.loads(raw))
+                except ValueError:
+                    continue
+
+    def _on_finished(self, code: int, _status) -> None:
+        self._on_ready_read()
+        err = bytes(self.process.readAllStandardError()).decode(errors="replace").strip().splitlines()
+        self.finished.emit(int(code), "\n".join(err[-6:]))
+
+
+class RolloutController(QObject):
+    """The rollout helper process (``python -m rlstudio.engine.rollout``): plays checkpoints' policies and streams
+    frames, so RLlib, torch and env stepping never enter the GUI process.
+
+    Views are named by the caller (``open_view``); every signal names its view. Frames are throttled here: of the
+    frames that arrive in one read of the pipe only the newest per view becomes a QImage and a signal (a backlog
+    is dropped, never queued), and the worker itself paces each view at its requested frames per second.
+    ``close()`` ends the process it started (by its PID, nothing else).
+
+    Signals: ``frame_received(view, QImage, info)`` with info = episode, step, return, action, done, random;
+    ``policy_changed(view, info)`` with random, text, checkpoint, trial_id, iteration, timesteps;
+    ``status_reported(view, text)``; ``error_reported(view, text)``; ``episode_finished(view, info)``;
+    ``recording_saved(view, path, frames)``; ``process_ended(exit code, last lines of its log)``.
+    """
+
+    frame_received = Signal(str, object, dict)
+    policy_changed = Signal(str, dict)
+    status_reported = Signal(str, str)
+    error_reported = Signal(str, str)
+    episode_finished = Signal(str, dict)
+    recording_saved = Signal(str, str, int)
+    process_ended = Signal(int, str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        import collections
+
+        self.process = None
+        self._buffer = bytearray()
+        self._header: dict | None = None
+        self._log = collections.deque(maxlen=40)
+        self._closing = False
+        self.frames_received = 0
+
+    @property
+    def running(self) -> bool:
+        from PySide6.QtCore import QProcess
+
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self) -> None:
+        import sys
+
+        from PySide6.QtCore import QProcess
+
+        if self.running:
+            return
+        self._closing = False
+        self._buffer.clear()
+        self._header = None
+        self.process = QProcess(self)
+        self.process.readyReadStandardOutput.connect(self._on_process_stdout)
+        self.process.readyReadStandardError.connect(self._on_process_stderr)
+        self.process.finished.connect(self._on_process_finished)
+        self.process.start(sys.executable, ["-m", "rlstudio.engine.rollout"])
+
+    # ---- commands -----------------------------------------------------------------------------------------
+
+    def send(self, cmd: str, view: str | None = None, **fields: Any) -> None:
+        import json
+
+        if not self.running:
+            self.start()
+        line = json.dumps({"cmd": cmd, "view": view, **fields}) + "\n"
+        self.process.write(line.encode())
+
+    def open_view(self, view: str, env: dict, max_width: int | None = None, fps: float | None = None,
+                  greedy: bool = True, playing: bool = True, seed: int = 0) -> None:
+        """``env``: ``{"id": ..., "entry_point": ..., "kwargs": {...}}``. ``fps`` None: the env's own speed."""
+        self.send("open", view, env=env, max_width=max_width, fps=fps, greedy=greedy, playing=playing, seed=seed)
+
+    def load(self, view: str, path: str | None, restart: bool = False, **facts: Any) -> None:
+        """Play ``path``'s policy (None: the random policy). ``facts``: trial_id, iteration, timesteps."""
+        self.send("load", view, path=path, restart=restart, **facts)
+
+    def set_view(self, view: str, **fields: Any) -> None:
+        """Any of playing, fps, greedy, max_width."""
+        self.send("set", view, **fields)
+
+    def step(self, view: str) -> None:
+        self.send("step", view)
+
+    def next_episode(self, view: str) -> None:
+        self.send("next_episode", view)
+
+    def record(self, view: str, path: str) -> None:
+        self.send("record", view, path=str(path))
+
+    def record_stop(self, view: str) -> None:
+        self.send("record_stop", view)
+
+    def close_view(self, view: str) -> None:
+        if self.running:
+            self.send("close", view)
+
+    def close(self, timeout_ms: int = 3000) -> None:
+        """Ask the process to quit (it finishes recordings), then end it by its PID if it has not."""
+        if not self.running:
+            return
+        self._closing = True
+        self.process.write(b'{"cmd": "quit"}\n')
+        self.process.closeWriteChannel()
+        if not self.process.waitForFinished(timeout_ms):
+            self.process.terminate()
+            if not self.process.waitForFinished(2000):
+                self.process.kill()
+                self.process.waitForFinished(2000)
+
+    # ---- the stream ---------------------------------------------------------------------------------------
+
+    def _on_process_stdout(self) -> None:
+        import json
+
+        self._buffer += self.process.readAllStandardOutput().data()
+        buf = self._buffer
+        pos = 0
+        latest: dict[str, tuple[dict, bytes]] = {}
+        while True:
+            if self._header is None:
+                end = buf.find(b"\n", pos)
+                if end < 0:
+                    break
+                try:
+                    header = json.loads(buf[pos:end])
+                except ValueError:
+                    log.warning("rollout: unreadable message %r", bytes(buf[pos:end])[:200])
+                    pos = end + 1
+                    continue
+                pos = end + 1
+                if header.get("type") != "frame":
+                    self._dispatch(header)
+                    continue
+                self._header = header
+            need = int(self._header["nbytes"])
+            if len(buf) - pos < need:
+                break
+            latest[self._header["view"]] = (self._header, bytes(buf[pos:pos + need]))
+            pos += need
+            self._header = None
+        del buf[:pos]
+        for view, (header, payload) in latest.items():
+            self._emit_frame(view, header, payload)
+
+    def _emit_frame(self, view: str, header: dict, payload: bytes) -> None:
+        from PySide6.QtGui import QImage
+
+        w, h = int(header["w"]), int(header["h"])
+        image = QImage(payload, w, h, 3 * w, QImage.Format.Format_RGB888).copy()  # owns its pixels
+        self.frames_received += 1
+        self.frame_received.emit(view, image, header)
+
+    def _dispatch(self, msg: dict) -> None:
+        kind, view = msg.get("type"), msg.get("view") or ""
+        if kind == "playing":
+            self.policy_changed.emit(view, msg)
+        elif kind == "status":
+            self.status_reported.emit(view, msg.get("text", ""))
+        elif kind == "error":
+            self.error_reported.emit(view, msg.get("text", ""))
+        elif kind == "episode":
+            self.episode_finished.emit(view, msg)
+        elif kind == "recorded":
+            self.recording_saved.emit(view, msg.get("path", ""), int(msg.get("frames", 0)))
+
+    def _on_process_stderr(self) -> None:
+        text = self.process.readAllStandardError().data().decode(errors="replace")
+        for line in text.splitlines():
+            if line.strip():
+                self._log.append(line)
+                log.debug("rollout: %s", line)
+
     def _on_process_finished(self, code: int, _status) -> None:
-        self._poll.stop()
-        self._unwatch()
-        self._read()
-        self.finished.emit(self.state, int(code))
+        self._on_process_stdout()
+        message = "" if self._closing and code == 0 else "\n".join(list(self._log)[-8:])
+        if message:
+            log.warning("the rollout process ended (exit code %s): %s", code, message)
+        self.process_ended.emit(int(code), message)
+
+
+class EvaluationController(QObject):
+    """One evaluation at a time: ``python -m rlstudio evaluate CKPT --episodes N --json --progress`` in a child
+    process (the same command a user types), so RLlib never enters the GUI. A new ``start`` cancels the running
+    one. Signals: ``progressed(done, total)``, ``finished(result dict)`` (also stored by the command under the
+    experiment's ``evaluations/`` folder), ``failed(message)``."""
+
+    progressed = Signal(int, int)
+    finished = Signal(dict)
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.process = None
+        self._stdout = b""
+        self._stderr = b""
+        self._messages: list[str] = []
+        self._cancelled = False
+
+    @property
+    def running(self) -> bool:
+        from PySide6.QtCore import QProcess
+
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, checkpoint: str, episodes: int = 10, seed: int = 0, greedy: bool = True,
+              record: str | None = None) -> None:
+        import sys
+
+        from PySide6.QtCore import QProcess
+
+        self.cancel()
+        self._stdout, self._stderr, self._messages, self._cancelled = b"", b"", [], False
+        args = ["-m", "rlstudio", "evaluate", str(checkpoint), "--episodes", str(int(episodes)), "--seed",
+                str(int(seed)), "--json", "--progress"]
+        if not greedy:
+            args.append("--sample")
+        if record:
+            args += ["--record", str(record)]
+        process = QProcess(self)
+        process.readyReadStandardOutput.connect(self._on_process_stdout)
+        process.readyReadStandardError.connect(self._on_process_stderr)
+        process.finished.connect(self._on_process_finished)
+        self.process = process
+        process.start(sys.executable, args)
+
+    def cancel(self) -> None:
+        """Stop the running evaluation (by its PID); nothing is stored for it."""
+        if self.running:
+            self._cancelled = True
+            self.process.terminate()
+            if not self.process.waitForFinished(3000):
+                self.process.kill()
+                self.process.waitForFinished(2000)
+
+    def _on_process_stdout(self) -> None:
+        self._stdout += self.sender().readAllStandardOutput().data()
+
+    def _on_process_stderr(self) -> None:
+        self._stderr += self.sender().readAllStandardError().data()
+        *lines, self._stderr = self._stderr.split(b"\n")
+        for raw in lines:
+            line = raw.decode(errors="replace").strip()
+            if line.startswith("progress "):  # "progress 3/10": episodes done of all
+                done, _, total = line.removeprefix("progress ").partition("/")
+                if done.isdigit() and total.isdigit():
+                    self.progressed.emit(int(done), int(total))
+            elif line.startswith("rlstudio: "):
+                self._messages.append(line.removeprefix("rlstudio: "))
+
+    def _on_process_finished(self, code: int, _status) -> None:
+        import json
+
+        if self.sender() is not self.process or self._cancelled:
+            return
+        for line in reversed(self._stdout.decode(errors="replace").splitlines()):
+            if line.startswith("{"):
+                try:
+                    result = json.loads(line)
+                except ValueError:
+                    continue
+                if code == 0:
+                    self.finished.emit(result)
+                    return
+        if self._stderr.startswith(b"rlstudio: "):
+            self._messages.append(self._stderr.decode(errors="replace").strip().removeprefix("rlstudio: "))
+        self.failed.emit(self._messages[-1] if self._messages else f"the evaluation ended with exit code {code}")

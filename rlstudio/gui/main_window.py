@@ -8,22 +8,26 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QPlainTextEdit,
-                               QTabWidget, QTextBrowser, QToolBar, QWidget)
+                               QProgressBar, QPushButton, QTabWidget, QTextBrowser, QToolBar, QWidget)
 
 from rlstudio import __version__
 from rlstudio.core.presets import list_presets
 from rlstudio.core.problems import errors
 from rlstudio.core.spec import SpecFileError
-from rlstudio.core.progress import render
+from rlstudio.core.events import FINISHED_STATUSES, eta_seconds, progress_fraction
+from rlstudio.core.progress import fmt_duration, render
 from rlstudio.gui.bridge import RunController, SessionController, TaskRunner
 from rlstudio.gui.document import ExperimentDocument
 from rlstudio.gui.panels.algorithm import AlgorithmPanel
+from rlstudio.gui.panels.cluster import ClusterPanel
 from rlstudio.gui.panels.curves import CurvesPanel
 from rlstudio.gui.panels.environment import EnvironmentPanel
 from rlstudio.gui.panels.experiments import ExperimentsPanel
 from rlstudio.gui.panels.problems import ProblemsPanel
+from rlstudio.gui.panels.results import BestTrialCard, ParallelCoordinates
 from rlstudio.gui.panels.run_setup import SearchPanel, WorkersPanel
 from rlstudio.gui.panels.trials import TrialsPanel
+from rlstudio.gui.settings import SettingsDialog, load_settings, save_settings
 
 MAX_RECENT = 8
 FILE_FILTER = "Experiments (*.yaml *.yml);;All files (*)"
@@ -87,14 +91,37 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.problems_dock, self.experiments_dock)
         self.experiments.experiment_opened.connect(self.open_experiment)
         self.experiments.refresh()
+        self.cluster = ClusterPanel()
+        self.cluster_dock = self._dock("Cluster", self.cluster, "cluster", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.help_dock, self.cluster_dock)
+        self.best_card = BestTrialCard()
+        self.parallel = ParallelCoordinates()
+        self.results = QTabWidget()
+        self.results.setDocumentMode(True)
+        self.results.addTab(self.best_card, "Best trial")
+        self.results.addTab(self.parallel, "Hyperparameters vs return")
+        self.results_dock = self._dock("Results", self.results, "results", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.results_dock)
         self.trials.trial_selected.connect(self.curves.select)
         self.curves.trial_clicked.connect(self.trials.select)
+        self.parallel.trial_clicked.connect(self.trials.select)
+        self.trials.stop_requested.connect(self.stop_trial)
+        self.best_card.final_model_saved.connect(lambda _path: self.experiments.refresh())
         self.problems_dock.raise_()
         self.help_dock.raise_()
         self.run.started.connect(self._on_run_started)
         self.run.progressed.connect(self._on_run_progressed)
         self.run.finished.connect(self._on_run_finished)
 
+        self.overall = QProgressBar()
+        self.overall.setObjectName("overall-progress")
+        self.overall.setMaximumWidth(220)
+        self.overall.setToolTip("How far the whole experiment is: every trial's progress toward its stop "
+                                "criteria, and the estimated time left.")
+        self.overall.hide()
+        self.eta_label = QLabel()
+        self.statusBar().addPermanentWidget(self.overall)
+        self.statusBar().addPermanentWidget(self.eta_label)
         self.session_label = QLabel("Ray session: not started")
         self.validity_label = QLabel()
         self.statusBar().addPermanentWidget(self.validity_label)
@@ -107,6 +134,8 @@ class MainWindow(QMainWindow):
         self.document.dirty_changed.connect(self._update_title)
         self.session.state_changed.connect(self._on_session_state_changed)
         self.session.ready.connect(self.document.set_cluster)
+        self.session.ready.connect(self._on_session_ready)
+        self.session.status_changed.connect(self.cluster.set_status)
 
         self.resize(1280, 820)
         self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
@@ -120,7 +149,8 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._start_allowed(False, "Checking the experiment…")
         if start_session:
-            self.session.start()
+            values = load_settings(self.settings, self._default_storage())
+            self.session.start(values.cluster, values.token)
 
     # ---- construction ------------------------------------------------------------------------------
 
@@ -152,6 +182,12 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action("S&top", self.run_stop, QKeySequence("Ctrl+."),
                                         "Stop after the current iteration; the run can be resumed later")
         self.stop_action.setEnabled(False)
+        self.resume_action = self._action("&Resume", self.run_resume, QKeySequence("Ctrl+Shift+R"),
+                                          "Continue the stopped experiment from its last checkpoints")
+        self.resume_action.setEnabled(False)
+        self.settings_action = self._action("Se&ttings…", self._on_settings_triggered,
+                                            QKeySequence.StandardKey.Preferences,
+                                            "Where training runs (this machine or a cluster) and where runs are kept")
         self.about_action = self._action("&About RL Studio", self._on_about_triggered)
 
     def _build_menus(self) -> None:
@@ -169,10 +205,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.save_as_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = self.menuBar().addMenu("&Run")
         run_menu.addAction(self.start_action)
         run_menu.addAction(self.stop_action)
+        run_menu.addAction(self.resume_action)
+        run_menu.addAction(self.trials.stop_action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.help_dock.toggleViewAction())
         view_menu.addAction(self.problems_dock.toggleViewAction())
@@ -180,6 +220,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.trials_dock.toggleViewAction())
         view_menu.addAction(self.curves_dock.toggleViewAction())
         view_menu.addAction(self.experiments_dock.toggleViewAction())
+        view_menu.addAction(self.results_dock.toggleViewAction())
+        view_menu.addAction(self.cluster_dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
         toolbar = QToolBar("Main")
@@ -189,6 +231,7 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.start_action)
         toolbar.addAction(self.stop_action)
+        toolbar.addAction(self.resume_action)
         self.addToolBar(toolbar)
 
     # ---- files ------------------------------------------------------------------------------------------
@@ -248,21 +291,35 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def _maybe_stop_run(self) -> bool:
-        """A run attached to the app's session cannot outlive it: stop it gracefully (resumable) first."""
+        """A run attached to the app's session: stop it (resumable), or leave it running on its own (the session
+        then stays until the run ends), or cancel closing."""
         if not self.run.running:
             return True
-        if self.ask_stop_run() != QMessageBox.StandardButton.Yes:
+        answer = self.ask_close_run()
+        if answer == "leave":
+            pid = self.run.pid
+            self.run.detach()
+            self.session.detach_after(pid)
+            return True
+        if answer != "stop":
             return False
         self.run.stop()
         if not self.run.wait(120000):
-            self.run.process.kill()
+            self.run.kill()
         return True
 
-    def ask_stop_run(self) -> QMessageBox.StandardButton:
-        return QMessageBox.question(
-            self, "A run is going", "Closing RL Studio ends its Ray session. Stop the run now? It is saved and "
-            f"can be continued later with:\n\nrlstudio resume {self.run.folder}",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+    def ask_close_run(self) -> str:
+        """'stop', 'leave' or 'cancel' (tests override this)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "A run is going",
+                          "The experiment is still running. Stop it now? It is saved and can be continued later "
+                          "(Run ▸ Resume, or: rlstudio resume FOLDER). Or leave it running on its own: it goes "
+                          f"on after RL Studio closes, and you can open it again from the Experiments panel."
+                          f"\n\n{self.run.folder}", QMessageBox.StandardButton.Cancel, self)
+        stop = box.addButton("Stop the run", QMessageBox.ButtonRole.AcceptRole)
+        leave = box.addButton("Leave it running", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(stop)
+        box.exec()
+        return {stop: "stop", leave: "leave"}.get(box.clickedButton(), "cancel")
 
     def ask_save_changes(self) -> QMessageBox.StandardButton:
         return QMessageBox.question(
@@ -337,15 +394,41 @@ class MainWindow(QMainWindow):
 
     # ---- running -----------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _default_storage() -> str:
+        return os.environ.get("RLSTUDIO_STORAGE", str(Path.home() / "rlstudio-runs"))
+
     def storage(self) -> str:
-        default = os.environ.get("RLSTUDIO_STORAGE", str(Path.home() / "rlstudio-runs"))
-        return str(self.settings.value("storage", default))
+        return str(self.settings.value("storage", self._default_storage()))
+
+    def _on_settings_triggered(self) -> None:
+        before = load_settings(self.settings, self._default_storage())
+        dialog = SettingsDialog(before, self.tasks, self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        self.apply_settings(dialog.values())
+
+    def apply_settings(self, values) -> None:
+        before = load_settings(self.settings, self._default_storage())
+        save_settings(self.settings, values)
+        if values.storage != before.storage:
+            self.experiments.refresh()
+        if (values.cluster, values.token) != (before.cluster, before.token):
+            if self.run.running:
+                QMessageBox.information(self, "Settings saved", "The new Ray session is used after the "
+                                                                "current run has ended and RL Studio restarts.")
+                return
+            self.session.restart(values.cluster, values.token)
+
+    def _on_session_ready(self, _info) -> None:
+        self.best_card.set_session(self.session.address, self.session.token)
 
     def _on_start_triggered(self) -> None:
         if not self.start_action.isEnabled():
             return
         try:
-            self.run.start(self.document.spec.copy(), self.storage(), self.session.address)
+            self.run.start(self.document.spec.copy(), self.storage(), self.session.address,
+                           token=self.session.token)
         except OSError as exc:
             QMessageBox.warning(self, "Cannot start", f"The experiment folder could not be created in "
                                                       f"{self.storage()}: {exc.strerror or exc}")
@@ -357,21 +440,66 @@ class MainWindow(QMainWindow):
                                                             "experiment.")
             return
         self.curves.clear()
+        self.parallel.clear()
         self.run.follow(folder)
+        self._update_run_actions()
         self.trials_dock.raise_()
         self.curves_dock.raise_()
         self.statusBar().showMessage(f"Showing {folder} ({self.run.state.status})", 10000)
 
     def run_stop(self) -> None:
         self.run.stop()
+        self.stop_action.setEnabled(False)
         self.statusBar().showMessage("Stopping after the current iteration…")
 
+    def run_resume(self) -> None:
+        """Continue the shown experiment (stopped, or killed) from its last checkpoints."""
+        folder = self.run.folder
+        if not self.resume_action.isEnabled() or not folder:
+            return
+        from rlstudio.core.spec import load_spec
+
+        try:
+            spec = load_spec(Path(folder) / "experiment.yaml")
+            self.run.start(spec, self.storage(), self.session.address, resume_folder=folder,
+                           token=self.session.token)
+        except (OSError, SpecFileError) as exc:
+            QMessageBox.warning(self, "Cannot resume", f"{folder} cannot be resumed: {exc}")
+
+    def stop_trial(self, trial_id: str) -> None:
+        self.run.stop_trial(trial_id)
+        self.statusBar().showMessage(f"Stopping trial {trial_id} after its current iteration…", 5000)
+
+    def _update_run_actions(self) -> None:
+        state = self.run.state
+        running = self.run.running
+        self.stop_action.setEnabled(running)
+        resumable = (not running and state is not None and state.status in ("stopped", "running")
+                     and self.run.folder is not None and (Path(self.run.folder) / "tune").is_dir()
+                     and self.session.state == "ready")
+        # a followed run that is "running" in its log but whose runner is gone (killed) is resumable too
+        if resumable and state.status == "running":
+            resumable = not self._log_is_live(self.run.folder)
+        self.resume_action.setEnabled(resumable)
+        self.trials.set_live(running or (state is not None and state.status == "running"))
+
+    @staticmethod
+    def _log_is_live(folder: str, quiet_s: float = 120.0) -> bool:
+        import time
+
+        try:
+            return time.time() - (Path(folder) / "events.jsonl").stat().st_mtime < quiet_s
+        except OSError:
+            return False
+
     def _on_run_started(self, folder: str) -> None:
-        self.stop_action.setEnabled(True)
+        self._update_run_actions()
         self._on_document_validated(self.document.problems)
         self.trials_dock.raise_()
         self.curves_dock.raise_()
-        self.curves.clear()
+        if not self.run.state.trials:  # a resumed run keeps what it showed
+            self.curves.clear()
+            self.parallel.clear()
         self.run_view.setPlainText(f"Starting… (experiment folder: {folder})")
         self.statusBar().showMessage(f"Running — {folder}")
 
@@ -379,12 +507,37 @@ class MainWindow(QMainWindow):
         self.run_view.setPlainText(render(state))
         self.curves.set_state(state)
         self.trials.set_state(state, {tid: self.curves.color_of(tid) for tid in state.trials})
+        self.best_card.set_state(state, self.run.folder)
+        self.parallel.set_state(state)
+        self._show_overall_progress(state)
+        self._update_run_actions()
+
+    def _show_overall_progress(self, state) -> None:
+        stop = (state.spec or {}).get("stop", {})
+        planned = state.planned_trials or len(state.trials)
+        if not planned or state.status not in ("running", "stopped"):
+            self.overall.hide()
+            self.eta_label.clear()
+            return
+        done = sum(progress_fraction(t, stop) for t in state.trials.values())
+        finished = sum(t.status in FINISHED_STATUSES for t in state.trials.values())
+        self.overall.setRange(0, 1000)
+        self.overall.setValue(int(round(1000 * min(done / planned, 1.0))))
+        self.overall.setFormat(f"%p% — {finished}/{planned} trials done")
+        self.overall.show()
+        if state.status == "running" and self.run.running:
+            self.eta_label.setText(f"ETA {fmt_duration(eta_seconds(state))}")
+        else:
+            self.eta_label.setText(state.status)
 
     def _on_run_finished(self, state, code: int) -> None:
-        self.stop_action.setEnabled(False)
         self._on_document_validated(self.document.problems)
         self._on_run_progressed(state)
         text = render(state) if state.trials else ""
+        if not state.runner_error and state.status == "running":
+            # the runner ended without saying why (killed, crashed): show what it printed last
+            state.runner_error = (f"the run's process ended unexpectedly (exit code {code}). "
+                                  f"{self._runner_log_tail()}".strip())
         if state.runner_error:
             text = f"The run could not go on: {state.runner_error}\n\n{text}"
             QMessageBox.warning(self, "The run stopped", f"{state.runner_error}\n\nDetails are in "
@@ -397,6 +550,13 @@ class MainWindow(QMainWindow):
         self.run_view.setPlainText(text)
         self.statusBar().showMessage(f"Run {state.status} — {self.run.folder}", 10000)
         self.experiments.refresh()
+
+    def _runner_log_tail(self, lines: int = 5) -> str:
+        try:
+            text = (Path(self.run.folder) / "runner.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return "Last lines of runner.log:\n" + "\n".join(text[-lines:]) if text else ""
 
     def _on_about_triggered(self) -> None:
         QMessageBox.about(self, "About RL Studio", f"<b>RL Studio {__version__}</b><p>A workbench for "
@@ -422,6 +582,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.hide()  # ending Ray takes a few seconds; the window should not hang there meanwhile
         self.env_panel.stop()
+        self.best_card.shutdown()
         self.document.stop()
         self.tasks.shutdown()
         self.session.close()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import (QApplication, QHeaderView, QPlainTextEdit, QSplitter, QStyle, QStyledItemDelegate,
-                               QStyleOptionProgressBar, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction, QBrush, QColor, QFont
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QHeaderView, QPlainTextEdit, QSplitter, QStyle,
+                               QStyledItemDelegate, QStyleOptionProgressBar, QTableView, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from rlstudio.core.events import progress_fraction
 from rlstudio.core.progress import STATUS_TEXT, fmt_number
@@ -113,6 +114,7 @@ class ProgressDelegate(QStyledItemDelegate):
 
 class TrialsPanel(QWidget):
     trial_selected = Signal(str)
+    stop_requested = Signal(str)  # trial id: stop it after its current iteration
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -130,6 +132,16 @@ class TrialsPanel(QWidget):
         self.view.horizontalHeader().setStretchLastSection(True)
         self.delegate = ProgressDelegate(self.view)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.stop_action = QAction("Stop this trial", self.view)
+        self.stop_action.setToolTip("Stop the selected trial after its current iteration; the others go on. "
+                                    "A stopped trial keeps its results and checkpoints but cannot be resumed.")
+        self.stop_action.triggered.connect(self._on_stop_triggered)
+        self.stop_action.setEnabled(False)
+        self.view.addAction(self.stop_action)
+        self.stop_button = QToolButton()
+        self.stop_button.setDefaultAction(self.stop_action)
+        self.live = False
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
         self.details.setPlaceholderText("Select a trial that failed to read what went wrong.")
@@ -137,9 +149,30 @@ class TrialsPanel(QWidget):
         splitter.addWidget(self.view)
         splitter.addWidget(self.details)
         splitter.setSizes([300, 100])
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        bar.addStretch(1)
+        bar.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
         layout.addWidget(splitter)
+
+    def set_live(self, live: bool) -> None:
+        """Whether the shown experiment is running (only then can a trial be stopped)."""
+        self.live = live
+        self._update_stop_action()
+
+    def _update_stop_action(self) -> None:
+        trial_id = self.selected()
+        trial = self.model.state.trials.get(trial_id) if self.model.state and trial_id else None
+        self.stop_action.setEnabled(self.live and trial is not None and trial.status in ("pending", "running"))
+
+    def _on_stop_triggered(self) -> None:
+        trial_id = self.selected()
+        if trial_id and self.stop_action.isEnabled():
+            self.stop_requested.emit(trial_id)
+            self.details.setPlainText(f"Trial {trial_id}: stopping after its current iteration…")
 
     def set_state(self, state, colors: dict[str, QColor] | None = None) -> None:
         selected = self.selected()
@@ -148,6 +181,7 @@ class TrialsPanel(QWidget):
         self.view.setItemDelegateForColumn(progress_column, self.delegate)
         if selected:
             self.select(selected, emit=False)
+        self._update_stop_action()
 
     def selected(self) -> str | None:
         rows = self.view.selectionModel().selectedRows()
@@ -168,6 +202,7 @@ class TrialsPanel(QWidget):
 
     def _on_selection_changed(self, *_):
         trial_id = self.selected()
+        self._update_stop_action()
         if trial_id:
             self._show_details(trial_id)
             self.trial_selected.emit(trial_id)
@@ -177,7 +212,8 @@ class TrialsPanel(QWidget):
         if trial is None:
             return
         if trial.status == "errored":
-            self.details.setPlainText(f"{trial.error}\n\n{trial.traceback or ''}")
+            hint = f"What to try: {trial.hint}\n\n" if trial.hint else ""
+            self.details.setPlainText(f"{trial.error}\n\n{hint}{trial.traceback or ''}")
         else:
             cfg = ", ".join(f"{k} = {fmt_number(v)}" for k, v in trial.config.items())
             ckpt = trial.last_checkpoint or "none yet"

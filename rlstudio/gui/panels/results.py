@@ -1,0 +1,389 @@
+"""Results of an experiment: the best-trial card and the parallel-coordinates view of the search.
+
+* :class:`BestTrialCard` shows the best trial's configuration, mean return and checkpoint, and takes the article's
+  last step: "Train final model with this configuration" (``rlstudio best FOLDER --train N`` in a child process,
+  with its own progress and Cancel), "Export script" and "Open folder". It also carries the entry points other
+  panels hang off it: ``evaluate_requested``, ``watch_requested`` and ``compress_requested``.
+* :class:`ParallelCoordinates` draws one line per trial across an axis per searched hyperparameter and a last
+  axis for its final mean return, coloured by that return (what TensorBoard's HParams and W&B show).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
+                               QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from rlstudio.core.progress import fmt_duration, fmt_number
+from rlstudio.gui.bridge import CommandProcess
+
+
+class BestTrialCard(QWidget):
+    evaluate_requested = Signal(str)  # checkpoint folder
+    watch_requested = Signal(str)  # trial id
+    compress_requested = Signal(str)  # checkpoint folder
+    final_model_saved = Signal(str)  # its folder
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.folder: str | None = None
+        self.state = None
+        self.trial_id: str | None = None
+        self.address: str | None = None
+        self.token: str | None = None
+        self.training = CommandProcess(self)
+        self.training.line.connect(self._on_training_line)
+        self.training.finished.connect(self._on_training_finished)
+
+        self.title = QLabel("No experiment yet: start one, or open one in the Experiments panel.")
+        self.title.setWordWrap(True)
+        self.title.setObjectName("best-title")
+        self.metric = QLabel()
+        self.config_box = QGroupBox("Configuration")
+        self.config_form = QFormLayout(self.config_box)
+        self.checkpoint = QLabel()
+        self.checkpoint.setWordWrap(True)
+        self.checkpoint.setTextInteractionFlags(self.checkpoint.textInteractionFlags()
+                                                | self.checkpoint.textInteractionFlags().TextSelectableByMouse)
+        self.evaluation = QLabel()
+        self.evaluation.setWordWrap(True)
+
+        self.iterations = QSpinBox()
+        self.iterations.setRange(1, 100000)
+        self.iterations.setValue(20)
+        self.iterations.setSuffix(" iterations")
+        self.iterations.setToolTip("How long to train the final model. One iteration collects one training batch "
+                                   "and learns from it; the trials' iteration counts are a good guide.")
+        self.train_button = QPushButton("Train final model with this configuration")
+        self.train_button.setToolTip("Train a fresh model with the best trial's hyperparameters and save it as "
+                                     "final_model in the experiment folder.")
+        self.train_button.clicked.connect(self._on_train_clicked)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop training the final model; nothing is saved.")
+        self.cancel_button.clicked.connect(self.training.cancel)
+        self.cancel_button.hide()
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m iterations")
+        self.progress.hide()
+        self.final_label = QLabel()
+        self.final_label.setWordWrap(True)
+
+        self.evaluate_button = QPushButton("Evaluate…")
+        self.evaluate_button.setToolTip("Play seeded episodes with the best checkpoint (or the final model) and "
+                                        "measure mean return and success rate.")
+        self.evaluate_button.clicked.connect(lambda: self.evaluate_requested.emit(self.best_checkpoint() or ""))
+        self.watch_button = QPushButton("Watch")
+        self.watch_button.setToolTip("Show this trial's policy playing the environment.")
+        self.watch_button.clicked.connect(lambda: self.watch_requested.emit(self.trial_id or ""))
+        self.compress_button = QPushButton("Compress…")
+        self.compress_button.setToolTip("Make the policy smaller and faster (pruning, quantisation, distillation) "
+                                        "and export it.")
+        self.compress_button.clicked.connect(lambda: self.compress_requested.emit(self.best_checkpoint() or ""))
+        self.export_button = QPushButton("Export script…")
+        self.export_button.setToolTip("Write a plain RLlib script that trains with this configuration, to run "
+                                      "or change without RL Studio.")
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.open_button = QPushButton("Open folder")
+        self.open_button.setToolTip("Open the experiment folder (event log, checkpoints, final model).")
+        self.open_button.clicked.connect(self._on_open_clicked)
+
+        train_row = QHBoxLayout()
+        train_row.addWidget(self.train_button)
+        train_row.addWidget(self.iterations)
+        train_row.addWidget(self.cancel_button)
+        train_row.addStretch(1)
+        actions = QHBoxLayout()
+        for button in (self.evaluate_button, self.watch_button, self.compress_button, self.export_button,
+                       self.open_button):
+            actions.addWidget(button)
+        actions.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.metric)
+        layout.addWidget(self.config_box)
+        layout.addWidget(self.checkpoint)
+        layout.addWidget(self.evaluation)
+        layout.addLayout(train_row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.final_label)
+        layout.addLayout(actions)
+        layout.addStretch(1)
+        self._update_enabled()
+
+    # ---- state --------------------------------------------------------------------------------------------
+
+    def set_session(self, address: str | None, token: str | None = None) -> None:
+        self.address, self.token = address, token
+        self._update_enabled()
+
+    def set_state(self, state, folder: str | None) -> None:
+        self.state, self.folder = state, folder
+        best = self._best_trial()
+        self.trial_id = best.trial_id if best else None
+        if best is None:
+            self.title.setText("No trial has reported a mean return yet." if state.trials else
+                               "No experiment yet: start one, or open one in the Experiments panel.")
+            self.metric.clear()
+            self._set_config({})
+            self.checkpoint.clear()
+        else:
+            final = " (run finished)" if state.status not in ("running", "unknown") else " so far"
+            self.title.setText(f"<b>Best trial{final}: {best.trial_id}</b>")
+            self.metric.setText(f"Best mean return <b>{fmt_number(best.best_return)}</b> at iteration "
+                                f"{self._best_iteration(best)}, {fmt_number(best.timesteps)} timesteps trained")
+            self._set_config(best.config)
+            ckpt = self.best_checkpoint()
+            self.checkpoint.setText(f"Checkpoint: {ckpt}" if ckpt else "Checkpoint: none saved yet")
+        self._show_final(state)
+        self._show_evaluation(state)
+        self._update_enabled()
+
+    def _best_trial(self):
+        if self.state is None:
+            return None
+        tid = (self.state.best or {}).get("best_trial_id")
+        return self.state.trials.get(tid) if tid else self.state.best_trial()
+
+    @staticmethod
+    def _best_iteration(trial) -> str:
+        best = max((r for r in trial.results if r.get("episode_return_mean") is not None),
+                   key=lambda r: r["episode_return_mean"], default={})
+        return fmt_number(best.get("iteration"))
+
+    def best_checkpoint(self) -> str | None:
+        if self.state is None:
+            return None
+        if self.state.final_model and Path(self.state.final_model.get("path", "")).exists():
+            return self.state.final_model["path"]
+        best = self._best_trial()
+        if best is None:
+            return None
+        return (self.state.best or {}).get("best_checkpoint") or best.last_checkpoint
+
+    def _set_config(self, config: dict) -> None:
+        while self.config_form.rowCount():
+            self.config_form.removeRow(0)
+        if not config:
+            self.config_form.addRow(QLabel("No hyperparameter was searched: the experiment file's values."))
+        for name, value in config.items():
+            label = QLabel(fmt_number(value) if not isinstance(value, str) else value)
+            label.setObjectName(f"best-{name}")
+            self.config_form.addRow(f"{name}:", label)
+
+    def _show_final(self, state) -> None:
+        if self.training.running:
+            return
+        final = state.final_model
+        if final:
+            self.final_label.setText(
+                f"Final model: {final.get('path')} — {final.get('iterations')} iterations, mean return "
+                f"{fmt_number(final.get('episode_return_mean'))}, {fmt_duration(final.get('time_s'))}")
+        else:
+            self.final_label.clear()
+
+    def _show_evaluation(self, state) -> None:
+        if not state.evaluations:
+            self.evaluation.clear()
+            return
+        e = state.evaluations[-1]
+        text = (f"Evaluated: mean return {fmt_number(e.get('mean_return'))} ± {fmt_number(e.get('std_return'))} "
+                f"over {e.get('episodes')} episodes")
+        if e.get("success_rate") is not None:
+            text += f", success rate {e['success_rate']:.0%}"
+        self.evaluation.setText(text)
+
+    def _update_enabled(self) -> None:
+        has_best = self.trial_id is not None
+        ckpt = self.best_checkpoint() is not None
+        busy = self.training.running
+        self.train_button.setEnabled(has_best and self.address is not None and not busy
+                                     and self.state is not None and self.state.status != "running")
+        if not has_best:
+            self.train_button.setToolTip("Available when a trial has reported a mean return.")
+        elif self.address is None:
+            self.train_button.setToolTip("Waiting for the Ray session to be ready.")
+        elif self.state is not None and self.state.status == "running":
+            self.train_button.setToolTip("Available when the run has finished or been stopped.")
+        else:
+            self.train_button.setToolTip("Train a fresh model with the best trial's hyperparameters and save it "
+                                         "as final_model in the experiment folder.")
+        self.iterations.setEnabled(not busy)
+        self.evaluate_button.setEnabled(ckpt)
+        self.compress_button.setEnabled(ckpt)
+        self.watch_button.setEnabled(has_best)
+        self.export_button.setEnabled(self.state is not None and bool(self.state.spec))
+        self.open_button.setEnabled(self.folder is not None)
+
+    # ---- actions ------------------------------------------------------------------------------------------
+
+    def train_final(self, iterations: int | None = None) -> None:
+        if iterations is not None:
+            self.iterations.setValue(iterations)
+        n = self.iterations.value()
+        args = ["best", self.folder, "--train", str(n), "--json"]
+        if self.address:
+            args += ["--address", self.address]
+        self.progress.setRange(0, n)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.final_label.setText("Training the final model: starting…")
+        self.training.start(*args, env={"RLSTUDIO_RAY_TOKEN": self.token} if self.token else None)
+        self._update_enabled()
+
+    def _on_train_clicked(self) -> None:
+        self.train_final()
+
+    def _on_training_line(self, msg: dict) -> None:
+        if "iteration" not in msg:
+            return
+        i, n = msg["iteration"], msg["iterations"]
+        self.progress.setValue(i)
+        eta = msg["time_s"] / i * (n - i) if i else None
+        self.final_label.setText(f"Training the final model: iteration {i} of {n}, mean return "
+                                 f"{fmt_number(msg.get('episode_return_mean'))}, ETA {fmt_duration(eta)}")
+
+    def _on_training_finished(self, code: int, errors: str) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        if code == 0:
+            from rlstudio.core.events import ExperimentState
+
+            state = ExperimentState.load(self.folder)
+            if self.state is not None:
+                self.state.final_model = state.final_model
+            self._show_final(state)
+            if state.final_model:
+                self.final_model_saved.emit(state.final_model["path"])
+        else:
+            reason = errors.splitlines()[-1] if errors else f"exit code {code}"
+            self.final_label.setText(f"The final model was not trained: {reason.removeprefix('rlstudio: ')}")
+        self._update_enabled()
+
+    def _on_export_clicked(self) -> None:
+        from rlstudio.core.export import export_script
+        from rlstudio.core.spec import ExperimentSpec, with_values
+
+        spec = ExperimentSpec.from_dict(self.state.spec)
+        best = self._best_trial()
+        if best is not None and best.config:
+            spec = with_values(spec, best.config)
+        suggested = str(Path(self.folder or Path.home()) / f"{spec.name}_best.py")
+        path, _ = QFileDialog.getSaveFileName(self, "Export script", suggested, "Python (*.py)")
+        if not path:
+            return
+        try:
+            Path(path).write_text(export_script(spec))
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot export", f"The script could not be written to {path}: "
+                                                       f"{exc.strerror or exc}")
+
+    def _on_open_clicked(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder))
+
+    def shutdown(self) -> None:
+        self.training.cancel()
+
+
+class ParallelCoordinates(QWidget):
+    """One polyline per trial over the searched hyperparameters and the final mean return."""
+
+    trial_clicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.getPlotItem().hideAxis("left")
+        self.plot.getPlotItem().setMenuEnabled(False)
+        self.plot.setYRange(-0.08, 1.08, padding=0)
+        self.note = QLabel("Each line is a trial: where it sits on each hyperparameter's axis, and the mean "
+                           "return it ended with (colour: yellow is best). Click a line to select its trial.")
+        self.note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        layout.addWidget(self.note)
+        self.axes: list[str] = []
+        self.lines: dict[str, pg.PlotDataItem] = {}
+        self._labels: list[pg.TextItem] = []
+        self._cmap = pg.colormap.get("viridis")
+
+    def set_state(self, state) -> None:
+        trials = [t for t in state.trials.values() if t.current_return is not None]
+        names: list[str] = []
+        for t in state.trials.values():
+            names += [k for k in t.config if k not in names]
+        self.axes = [*names, "mean return"]
+        columns = [[t.config.get(n) for t in trials] for n in names]
+        columns.append([t.current_return for t in trials])
+        scaled, ticks = zip(*(_scale(col) for col in columns)) if trials else ((), ())
+        self._draw_axes(ticks)
+        returns = np.array([t.current_return for t in trials], dtype=float)
+        lo, hi = (returns.min(), returns.max()) if len(returns) else (0, 1)
+        seen = set()
+        for row, trial in enumerate(trials):
+            ys = [col[row] for col in scaled]
+            color = self._cmap.map((trial.current_return - lo) / (hi - lo) if hi > lo else 1.0, mode="qcolor")
+            line = self.lines.get(trial.trial_id)
+            if line is None:
+                line = self.plot.plot([], [], symbol="o", symbolSize=5)
+                line.curve.setClickable(True, width=6)
+                line.sigClicked.connect(lambda _item, *_a, tid=trial.trial_id: self.trial_clicked.emit(tid))
+                self.lines[trial.trial_id] = line
+            line.setData(list(range(len(ys))), ys, pen=pg.mkPen(color, width=2), symbolBrush=color,
+                         symbolPen=color)
+            line.setToolTip(f"{trial.trial_id}: " + ", ".join(
+                f"{n} = {fmt_number(v)}" for n, v in [*trial.config.items(), ("return", trial.current_return)]))
+            seen.add(trial.trial_id)
+        for tid in list(self.lines):
+            if tid not in seen:
+                self.plot.removeItem(self.lines.pop(tid))
+        self.plot.setXRange(-0.3, max(len(self.axes) - 0.7, 0.7), padding=0)
+
+    def _draw_axes(self, ticks) -> None:
+        for item in self._labels:
+            self.plot.removeItem(item)
+        self._labels = []
+        axis = self.plot.getPlotItem().getAxis("bottom")
+        axis.setTicks([[(i, name) for i, name in enumerate(self.axes)]])
+        for i, (low, high) in enumerate(ticks):
+            for text, y, anchor in ((high, 1.0, (0.5, 1.1)), (low, 0.0, (0.5, -0.1))):
+                label = pg.TextItem(text, color="#555", anchor=anchor)
+                label.setPos(i, y)
+                self.plot.addItem(label)
+                self._labels.append(label)
+        for i in range(len(self.axes)):
+            line = pg.InfiniteLine(pos=i, angle=90, pen=pg.mkPen("#999"))
+            self.plot.addItem(line)
+            self._labels.append(line)
+
+    def clear(self) -> None:
+        for line in self.lines.values():
+            self.plot.removeItem(line)
+        self.lines.clear()
+
+
+def _scale(values: list) -> tuple[list[float], tuple[str, str]]:
+    """Values mapped to [0, 1] on their axis (log when positive numbers span more than a decade; categories by
+    order), and the (low, high) labels of the axis."""
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None for v in values):
+        arr = np.array(values, dtype=float)
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        log = lo > 0 and hi / lo > 10
+        f = np.log10 if log else (lambda x: x)
+        a, b = f(lo), f(hi)
+        scaled = [(float(f(v)) - a) / (b - a) if b > a else 0.5 for v in arr]
+        return scaled, (fmt_number(lo), fmt_number(hi))
+    categories = sorted({repr(v) for v in values})
+    index = {c: i for i, c in enumerate(categories)}
+    n = len(categories)
+    scaled = [index[repr(v)] / (n - 1) if n > 1 else 0.5 for v in values]
+    return scaled, (categories[0] if categories else "", categories[-1] if categories else "")
+
