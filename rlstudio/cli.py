@@ -430,6 +430,89 @@ def _store_evaluation(folder: Path, record: dict) -> Path:
     return path
 
 
+# ---- optimize ---------------------------------------------------------------------------------------
+
+def cmd_optimize(args) -> int:
+    """Compress a checkpoint's policy, compare every variant with the original, export them. With --json every
+    line on stdout is one JSON object (``event``: stage, distill, variant, finished, cancelled, error): the app runs
+    this command as a child process and reads them; it cancels with SIGTERM."""
+    from rlstudio.engine.compress import Cancelled, CompressError, Options, parse_hidden
+
+    def say(event: dict) -> None:
+        if args.json:
+            print(json.dumps(event), flush=True)
+        elif event["event"] == "stage":
+            print(f"{event['stage']}...", flush=True)
+        elif event["event"] == "distill":
+            now = time.monotonic()
+            if now - printed[0] >= 1.0 or event["step"] == event["steps"]:
+                printed[0] = now
+                print(f"  distilling: step {event['step']}/{event['steps']}, loss {event['loss']:.4g}", flush=True)
+
+    def refuse(message: str, option: str | None, code: int = EXIT_INVALID) -> int:
+        _err(message)
+        if args.json:
+            print(json.dumps({"event": "error", "option": option, "message": message}), flush=True)
+        return code
+
+    printed = [0.0]
+    try:
+        options = Options(prune=args.prune, prune_scope=args.prune_scope, quantize=args.quantize,
+                          distill=parse_hidden(args.distill), distill_steps=args.distill_steps,
+                          episodes=args.episodes, seed=args.seed).validate()
+    except CompressError as exc:
+        return refuse(str(exc), exc.option)
+    checkpoint = Path(args.checkpoint).expanduser().resolve()
+    if not checkpoint.exists():
+        return refuse(f"CHECKPOINT not found: {checkpoint}", "CHECKPOINT")
+    output = Path(args.output).expanduser().resolve()
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        return refuse(f"-o {output} already exists; choose a new folder (nothing is overwritten)", "-o")
+    spec, _ = _spec_for_checkpoint(checkpoint)
+    env_id = args.env or (spec.env.id if spec else None)
+    entry = None if args.env else (spec.env.entry_point if spec else None)
+    if not env_id and not entry:
+        return refuse("cannot tell which environment this checkpoint is for; give --env ID", "--env")
+    kwargs = spec.env.kwargs if spec and not args.env else {}
+
+    from rlstudio.core import catalog
+    from rlstudio.core.envs import make_env
+    from rlstudio.engine.compress import format_table, optimize
+
+    try:
+        make_env(env_id, entry, kwargs).close()
+    except Exception as exc:  # noqa: BLE001
+        return refuse(f"--env: the environment could not be created: {exc}", "--env")
+    stop = [False]
+
+    def on_sigterm(signum, frame):  # the app's Cancel: finish the current step, remove the half-built folder
+        stop[0] = True
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        report = optimize(checkpoint, output, options, lambda: make_env(env_id, entry, kwargs),
+                          {"id": env_id, "entry_point": entry, "kwargs": kwargs},
+                          catalog.success_threshold(env_id), say, lambda: stop[0])
+    except CompressError as exc:
+        return refuse(str(exc), exc.option)
+    except (Cancelled, KeyboardInterrupt):
+        _err("cancelled; nothing was written")
+        if args.json:
+            print(json.dumps({"event": "cancelled"}), flush=True)
+        return EXIT_STOPPED
+    except Exception as exc:  # noqa: BLE001 - a message, not a traceback; the folder was removed
+        return refuse(f"compression failed: {type(exc).__name__}: {exc}", None, EXIT_FAILED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if args.json:
+        print(json.dumps({"event": "finished", "output": str(output), "report": report.to_dict()}), flush=True)
+    else:
+        print(format_table(report))
+        last = Path(report.rows[-1].folder or "").name
+        print(f"wrote {output}; play a variant with: python {output / 'act.py'} {last}")
+    return EXIT_OK
+
+
 # ---- entry point ------------------------------------------------------------------------------------
 
 def cmd_gui(args) -> int:
@@ -505,6 +588,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of experiment files")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("optimize", help="make a checkpoint's policy small and fast: prune, quantise, distil; "
+                                        "compare every variant with the original; export TorchScript and ONNX")
+    p.add_argument("checkpoint", help="a checkpoint folder (or final model) of a torch RLlib policy")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="a new folder for the exports, the report and act.py (written only when complete)")
+    p.add_argument("--prune", type=float, metavar="SPARSITY",
+                   help="set this fraction of the weights to zero, smallest first, in [0, 1) (e.g. 0.5)")
+    p.add_argument("--prune-scope", choices=["global", "layer"], default="global",
+                   help="global: smallest weights of the whole network; layer: the same fraction in every layer")
+    p.add_argument("--quantize", action="store_true", help="dynamic int8 quantisation of the linear layers")
+    p.add_argument("--distill", metavar="SIZES",
+                   help="train a smaller student network with these hidden sizes (e.g. 16,16) to imitate the policy")
+    p.add_argument("--distill-steps", type=int, default=2000, metavar="N", help="student training steps")
+    p.add_argument("--episodes", type=int, default=20, help="seeded evaluation episodes per variant")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first evaluation episode")
+    p.add_argument("--env", help="environment id, if the checkpoint is not inside an experiment folder")
+    p.add_argument("--json", action="store_true", help="print progress and the result as JSON lines")
+    p.set_defaults(func=cmd_optimize)
     return parser
 
 
