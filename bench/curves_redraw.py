@@ -1,8 +1,9 @@
 """Redraw cost of the Curves panel with 64 trials × 10,000 points each (target: one redraw <= 16 ms).
 
-Measures, offscreen, the median time to paint the plot once (the frame a live update triggers) after
-(a) a live update that appends one point to every trial, and (b) nothing new. Baseline in the same run: the same
-paint with one trial of 10,000 points.
+Measures, offscreen (Qt's software rasteriser, what a desktop without OpenGL uses too), after each live update
+that appends one point to every trial: the data update (``set_state``: new points, smoothing, decimation) and
+one full redraw of the plot (``grab()`` paints every item into a pixmap). Medians over the repeats. Baseline in
+the same run: one trial of 10,000 points.
 
     python bench/curves_redraw.py [--trials 64] [--points 10000]
 """
@@ -35,22 +36,20 @@ def make_state(trials: int, points: int) -> ExperimentState:
     return state
 
 
-def measure(panel, state, repeats: int, append: bool) -> float:
-    from PySide6.QtWidgets import QApplication
-
-    times = []
-    for i in range(repeats):
-        if append:
-            for trial in state.trials.values():
-                last = trial.results[-1]
-                trial.results.append({**last, "iteration": last["iteration"] + 1,
-                                      "timesteps": last["timesteps"] + 500})
+def measure(panel, state, repeats: int) -> tuple[float, float]:
+    """Median (data update, redraw) seconds over live updates that each append one point to every trial."""
+    updates, redraws = [], []
+    for _ in range(repeats):
+        for trial in state.trials.values():
+            last = trial.results[-1]
+            trial.results.append({**last, "iteration": last["iteration"] + 1, "timesteps": last["timesteps"] + 500})
         started = time.perf_counter()
         panel.set_state(state)
-        panel.plot.repaint()
-        QApplication.processEvents()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        updated = time.perf_counter()
+        panel.plot.grab()
+        redraws.append(time.perf_counter() - updated)
+        updates.append(updated - started)
+    return statistics.median(updates), statistics.median(redraws)
 
 
 def main() -> int:
@@ -72,19 +71,19 @@ def main() -> int:
         state = make_state(trials, args.points)
         started = time.perf_counter()
         panel.set_state(state)
-        panel.plot.repaint()
-        app.processEvents()
+        panel.plot.grab()
         figures[f"{label}_first_draw_ms"] = (time.perf_counter() - started) * 1000
-        figures[f"{label}_live_update_ms_median"] = measure(panel, state, args.repeats, append=True) * 1000
-        figures[f"{label}_repaint_only_ms_median"] = measure(panel, state, args.repeats, append=False) * 1000
+        update, redraw = measure(panel, state, args.repeats)
+        figures[f"{label}_data_update_ms_median"] = update * 1000
+        figures[f"{label}_redraw_ms_median"] = redraw * 1000
         panel.close()
         print(f"{label}: {trials} trials × {args.points} points: first draw "
-              f"{figures[f'{label}_first_draw_ms']:.0f} ms, live update "
-              f"{figures[f'{label}_live_update_ms_median']:.1f} ms, repaint "
-              f"{figures[f'{label}_repaint_only_ms_median']:.1f} ms", flush=True)
-    figures.update(trials=args.trials, points=args.points,
-                   ratio_live_update_vs_1_trial=figures["target_live_update_ms_median"]
-                   / figures["baseline_1_trial_live_update_ms_median"])
+              f"{figures[f'{label}_first_draw_ms']:.0f} ms; per live update: data {update * 1000:.1f} ms, "
+              f"redraw {redraw * 1000:.1f} ms", flush=True)
+    figures.update(trials=args.trials, points=args.points, target_redraw_ms=16.0,
+                   redraw_met=figures["target_redraw_ms_median"] <= 16.0,
+                   ratio_redraw_vs_1_trial=figures["target_redraw_ms_median"]
+                   / figures["baseline_1_trial_redraw_ms_median"])
     print_figures(figures)
     return 0
 
