@@ -387,7 +387,9 @@ def is_quantized(net) -> bool:
 
 
 def _is_quantized_linear(m) -> bool:
-    return type(m).__module__.startswith("torch.ao.nn.quantized") and callable(getattr(m, "weight", None))
+    import torch.ao.nn.quantized.dynamic as qd
+
+    return isinstance(m, qd.Linear)
 
 
 def _weights(net) -> list:
