@@ -262,10 +262,40 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
         session.shutdown()
 
 
+def _trial_actors_without_runtime_env() -> None:
+    """Let Tune's trial actors start on the session's pre-started, pre-imported workers.
+
+    Tune creates every trial actor with ``runtime_env={"env_vars": {"PL_DISABLE_FORK": "1"}}``
+    (ray/tune/execution/class_cache.py, for PyTorch Lightning). A runtime env that differs from the workers'
+    means Ray starts a fresh Python worker for each trial, which then imports torch and RLlib: ~2-3 s before the
+    first iteration. The session sets PL_DISABLE_FORK=1 for all its workers instead (session.WORKER_ENV), so the
+    env var changes nothing here and the actor can take an idle worker that has preloaded RLlib. Any other variable
+    Tune propagates (AWS credentials, Ray Train's) keeps Tune's own behaviour."""
+    import ray
+    from ray.tune.execution import class_cache
+
+    if getattr(class_cache._ActorClassCache.get, "_rlstudio", False):
+        return
+    original = class_cache._ActorClassCache.get
+
+    def get(self, trainable_cls):
+        if any(name in os.environ for name in class_cache.ENV_VARS_TO_PROPAGATE):
+            return original(self, trainable_cls)
+        if trainable_cls not in self._cache:
+            self._cache[trainable_cls] = ray.remote(trainable_cls)
+        return self._cache[trainable_cls]
+
+    get._rlstudio = True
+    class_cache._ActorClassCache.get = get
+
+
 def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) -> int:
     from ray import tune
 
     from rlstudio.engine import build
+
+    if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1":  # the app's own local session (SessionHost.warm_workers)
+        _trial_actors_without_runtime_env()
 
     # RLlib reports no mean return until the first episode ends (Pendulum: 200 steps); Tune's strict check would
     # fail such a trial. The stopper and the schedulers all treat a missing return as "not yet".
@@ -330,17 +360,55 @@ def _best(grid, searched: list[str]) -> dict:
             "best_config": sampled(result.config, searched)}
 
 
+def serve(address: str, token: str | None) -> int:
+    """A *warm* runner: connect to the session and import Tune, RLlib and torch now, then wait for one run.
+
+    The app keeps one ready while it is idle, so that Start does not pay ~3 s of imports and connecting before
+    the first trial can start. It reads one JSON line ``{"folder": ..., "resume": bool}`` on stdin (EOF: exit),
+    sends its output to that experiment's runner.log, and runs exactly as ``python -m rlstudio.engine.runner``."""
+    import json
+
+    from rlstudio.engine.session import RaySession
+
+    try:
+        RaySession(address, token=token).start()
+        import ray.rllib.algorithms.ppo  # noqa: F401 - the imports a run needs, done before Start is clicked
+        import ray.tune  # noqa: F401
+
+        from rlstudio.engine import build  # noqa: F401
+    except Exception as exc:  # noqa: BLE001
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        return EXIT_FAILED
+    print(json.dumps({"ready": True, "pid": os.getpid()}), flush=True)
+    line = sys.stdin.readline()
+    if not line.strip():
+        return EXIT_OK  # the app closed (or changed sessions) before using us
+    request = json.loads(line)
+    folder = Path(request["folder"])
+    log = os.open(folder / LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return run(folder, address=address, resume=bool(request.get("resume")), token=token)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rlstudio.engine.runner")
-    parser.add_argument("folder")
+    parser.add_argument("folder", nargs="?")
     parser.add_argument("--address", default=None)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--serve", action="store_true", help="start warm and wait for the folder on stdin")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     started = time.time()
-    code = run(args.folder, address=args.address, resume=args.resume,
-               token=os.environ.get("RLSTUDIO_RAY_TOKEN"))
+    token = os.environ.get("RLSTUDIO_RAY_TOKEN")
+    if args.serve:
+        code = serve(args.address, token)
+    else:
+        code = run(args.folder, address=args.address, resume=args.resume, token=token)
     print(f"runner finished with exit code {code} after {time.time() - started:.1f} s", file=sys.stderr)
     return code
 

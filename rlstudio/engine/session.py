@@ -69,6 +69,17 @@ def auth_environment(token: str | None = None) -> dict[str, str]:
     return env
 
 
+#: what every worker of a session the app starts gets: PL_DISABLE_FORK is the one variable Tune would otherwise
+#: give each trial actor as a runtime env (which keeps trials off the pre-started workers: see
+#: runner._trial_actors_without_runtime_env). Runners attached to such a session get RUNNER_ENV.
+WORKER_ENV = {"PL_DISABLE_FORK": "1"}
+RUNNER_ENV = {"RLSTUDIO_WARM_WORKERS": "1"}
+#: modules pre-started workers import before any task arrives: a trial actor then starts in ~0.1 s instead of
+#: ~2.5 s (a new Python process importing torch and RLlib)
+PRELOAD_MODULES = ["ray.rllib.algorithms.ppo", "ray.rllib.algorithms.appo", "ray.rllib.algorithms.dqn",
+                   "ray.rllib.algorithms.sac", "ray.tune"]
+
+
 def default_num_cpus() -> int:
     return os.cpu_count() or 1
 
@@ -76,10 +87,12 @@ def default_num_cpus() -> int:
 class RaySession:
     """Start (``address="local"``) or join a Ray cluster in this process."""
 
-    def __init__(self, address: str = "local", num_cpus: int | None = None, token: str | None = None):
+    def __init__(self, address: str = "local", num_cpus: int | None = None, token: str | None = None,
+                 warm_workers: bool = False):
         self.address = address or "local"
         self.num_cpus = num_cpus
         self.token = token
+        self.warm_workers = warm_workers
         self.started_local = False
 
     def start(self) -> ClusterInfo:
@@ -92,6 +105,9 @@ class RaySession:
         if self.address == "local":
             # explicit "local": a stale ray_current_cluster file or RAY_ADDRESS must not redirect us
             os.environ.pop("RAY_ADDRESS", None)
+            if self.warm_workers:
+                os.environ.update(WORKER_ENV)  # inherited by the raylet and every worker it starts
+                common["_system_config"] = {"preload_python_modules": PRELOAD_MODULES}
             ray.init(address="local", num_cpus=self.num_cpus or default_num_cpus(), **common)
             self.started_local = True
         else:
@@ -154,6 +170,7 @@ class SessionHost:
         self.proc: subprocess.Popen | None = None
         self.address: str | None = None
         self.info: ClusterInfo | None = None
+        self.runner_env: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @property
@@ -173,6 +190,8 @@ class SessionHost:
             raise SessionError(msg["error"])
         self.address = msg["address"]
         self.info = ClusterInfo(cpus=msg["cpus"], gpus=msg["gpus"], address=self.address)
+        #: environment for runners attached to this session
+        self.runner_env = dict(RUNNER_ENV) if msg.get("warm_workers") else {}
         return self.info
 
     def _host_args(self) -> list[str]:
@@ -323,7 +342,7 @@ def _host_main(argv: list[str]) -> int:
     parser.add_argument("--probe", action="store_true", help="print the cluster's status once and exit")
     args = parser.parse_args(argv)
     session = RaySession(args.address or "local", num_cpus=args.num_cpus,
-                         token=os.environ.get("RLSTUDIO_RAY_TOKEN"))
+                         token=os.environ.get("RLSTUDIO_RAY_TOKEN"), warm_workers=not args.address)
     signal.signal(signal.SIGTERM, lambda *_: sys.stdin.close())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is for the runs, not the session
 
@@ -343,7 +362,7 @@ def _host_main(argv: list[str]) -> int:
         if args.probe:
             say(status=cluster_status())
             return 0
-        say(address=address, cpus=info.cpus, gpus=info.gpus, pid=os.getpid())
+        say(address=address, cpus=info.cpus, gpus=info.gpus, pid=os.getpid(), warm_workers=session.warm_workers)
         for line in sys.stdin:
             command, _, arg = line.strip().partition(" ")
             if command == "status":

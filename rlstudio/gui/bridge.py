@@ -128,6 +128,7 @@ class SessionController(QObject):
         self.address: str | None = None  # where runs attach
         self.cluster: str | None = None  # None: a local session
         self.token: str | None = None
+        self.runner_env: dict[str, str] = {}  # what runners attached to this session need in their environment
         self._host = None
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(3000)
@@ -155,6 +156,7 @@ class SessionController(QObject):
     def _on_started(self, info) -> None:
         self.info = info
         self.address = self._host.runs_address if self._host else None
+        self.runner_env = dict(self._host.runner_env) if self._host else {}
         gpus = f", {info.gpus:g} GPU{'s' if info.gpus != 1 else ''}" if info.gpus else ", no GPU"
         where = f"cluster {self.cluster}" if self.cluster else "local"
         self._set("ready", f"Ray session: ready, {info.cpus:g} CPUs{gpus} ({where})")
@@ -205,7 +207,10 @@ class RunController(QObject):
     to the app's warm session, followed through its event log. Stop is SIGINT: graceful and resumable.
 
     The runner is a plain child process in its own session (not a QProcess), so that when the app closes the user
-    may leave it running on its own; its exit is noticed by the poll timer."""
+    may leave it running on its own; its exit is noticed by the poll timer.
+
+    While idle, the controller keeps a *warm* runner (``runner --serve``: connected, Tune/RLlib/torch imported)
+    so that Start reaches the first result in ~1.5 s instead of ~6.5 s (bench/gui_run.py)."""
 
     started = Signal(str)  # folder
     progressed = Signal(object)  # ExperimentState, at most ~10 times a second
@@ -216,6 +221,7 @@ class RunController(QObject):
         from PySide6.QtCore import QFileSystemWatcher, QTimer
 
         self.process = None  # subprocess.Popen of our runner, while it runs
+        self._warm = None  # (Popen, address, env) of a runner waiting for its folder
         self.folder = None
         self.state = None
         self._tail = None
@@ -237,8 +243,62 @@ class RunController(QObject):
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
 
+    @staticmethod
+    def _runner_env(token: str | None, runner_env: dict | None) -> dict:
+        return {**(runner_env or {}), **({"RLSTUDIO_RAY_TOKEN": token} if token else {})}
+
+    def prepare(self, address: str | None, token: str | None = None, runner_env: dict | None = None) -> None:
+        """Start a warm runner for the next Start on this session (no-op while one is ready or a run goes)."""
+        import os
+        import subprocess
+        import sys
+
+        env = self._runner_env(token, runner_env)
+        if self.running or (self._warm is not None and self._warm[0].poll() is None
+                            and self._warm[1:] == (address, env)):
+            return
+        self.discard_warm()
+        args = [sys.executable, "-m", "rlstudio.engine.runner", "--serve"]
+        if address:
+            args += ["--address", address]
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**os.environ, **env}, start_new_session=True)
+        self._warm = (proc, address, env)
+
+    def _take_warm(self, address, env):
+        warm, self._warm = self._warm, None
+        if warm is None:
+            return None
+        proc, warm_address, warm_env = warm
+        if proc.poll() is None and (warm_address, warm_env) == (address, env):
+            return proc
+        self._end(proc)
+        return None
+
+    def discard_warm(self) -> None:
+        """End the waiting runner (before its session ends, or when the app closes)."""
+        warm, self._warm = self._warm, None
+        if warm is not None:
+            self._end(warm[0])
+
+    @staticmethod
+    def _end(proc) -> None:
+        import subprocess
+
+        from rlstudio.engine import procs
+
+        try:
+            proc.stdin.close()  # a warm runner exits on end of input once it is ready
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            procs.terminate([proc.pid] + procs.descendants(proc.pid), timeout=5)
+            proc.wait()
+
     def start(self, spec, storage: str, address: str | None, resume_folder: str | None = None,
-              token: str | None = None) -> str:
+              token: str | None = None, runner_env: dict | None = None) -> str:
         """Start (or with ``resume_folder``, continue) a run; returns its experiment folder. Raises OSError when
         the folder cannot be made."""
         import os
@@ -256,15 +316,23 @@ class RunController(QObject):
         self._tail = EventTail(folder)
         self.state = ExperimentState()
         self._read()  # a resumed run continues its log: replay what is there
-        args = [sys.executable, "-m", "rlstudio.engine.runner", str(folder)]
-        if address:
-            args += ["--address", address]
-        if resume_folder:
-            args.append("--resume")
-        env = {**os.environ, **({"RLSTUDIO_RAY_TOKEN": token} if token else {})}
-        with open(folder / LOG_FILE, "ab") as log_file:
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                                            env=env, start_new_session=True)
+        env = self._runner_env(token, runner_env)
+        warm = self._take_warm(address, env)
+        if warm is not None:
+            import json
+
+            warm.stdin.write((json.dumps({"folder": str(folder), "resume": bool(resume_folder)}) + "\n").encode())
+            warm.stdin.close()
+            self.process = warm
+        else:
+            args = [sys.executable, "-m", "rlstudio.engine.runner", str(folder)]
+            if address:
+                args += ["--address", address]
+            if resume_folder:
+                args.append("--resume")
+            with open(folder / LOG_FILE, "ab") as log_file:
+                self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                                                env={**os.environ, **env}, start_new_session=True)
         self._watcher.addPath(str(folder / EVENTS_FILE))
         self._poll.start()
         self.started.emit(self.folder)
@@ -684,3 +752,181 @@ class EvaluationController(QObject):
         if self._stderr.startswith(b"rlstudio: "):
             self._messages.append(self._stderr.decode(errors="replace").strip().removeprefix("rlstudio: "))
         self.failed.emit(self._messages[-1] if self._messages else f"the evaluation ended with exit code {code}")
+
+
+class CompressController(QObject):
+    """One policy compression at a time: ``python -m rlstudio optimize CKPT -o DIR ... --json`` in a child process
+    (the same command a user types), so torch and RLlib never enter the GUI. Its JSON lines become signals:
+
+    * ``started(output_dir)``; ``progressed(stage text, fraction 0..1)``;
+    * ``loss_reported(step, steps, loss)`` while the student is distilled (the command sends at most ~10 a second);
+    * ``variant_evaluated(row dict)`` as each variant's figures arrive;
+    * then, once the process has ended, exactly one of ``finished(report dict)``, ``failed(message)``,
+      ``cancelled()``.
+
+    ``cancel()`` sends SIGTERM: the command stops at its next check and removes its half-built folder (``DIR.part``);
+    if it has not ended 10 s later it is killed. ``shutdown()`` does the same, blocking (for window close).
+    ``program`` replaces ``[python, -m, rlstudio]`` (tests use a stand-in)."""
+
+    started = Signal(str)
+    progressed = Signal(str, float)
+    loss_reported = Signal(int, int, float)
+    variant_evaluated = Signal(dict)
+    finished = Signal(dict)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, parent: QObject | None = None, program: list[str] | None = None):
+        super().__init__(parent)
+        import sys
+
+        from PySide6.QtCore import QTimer
+
+        self.program = list(program) if program else [sys.executable, "-m", "rlstudio"]
+        self.process = None
+        self.output: str | None = None
+        self._stdout = b""
+        self._stderr = b""
+        self._messages: list[str] = []
+        self._cancelling = False
+        self._outcome: str | None = None
+        self._report: dict | None = None
+        self._kill_timer = QTimer(self)
+        self._kill_timer.setSingleShot(True)
+        self._kill_timer.setInterval(10000)
+        self._kill_timer.timeout.connect(self._on_kill_timer_timeout)
+
+    @staticmethod
+    def arguments(checkpoint: str, output: str, prune: float | None = None, prune_scope: str = "global",
+                  quantize: bool = False, distill: str | list[int] | tuple[int, ...] | None = None,
+                  distill_steps: int = 2000, episodes: int = 20, seed: int = 0, env: str | None = None) -> list[str]:
+        """The command line (after the program) for these choices."""
+        args = ["optimize", str(checkpoint), "-o", str(output), "--episodes", str(int(episodes)), "--seed",
+                str(int(seed)), "--json"]
+        if prune is not None:
+            args += ["--prune", repr(float(prune)), "--prune-scope", prune_scope]
+        if quantize:
+            args.append("--quantize")
+        if distill:
+            sizes = distill if isinstance(distill, str) else ",".join(str(int(s)) for s in distill)
+            args += ["--distill", sizes, "--distill-steps", str(int(distill_steps))]
+        if env:
+            args += ["--env", env]
+        return args
+
+    @property
+    def running(self) -> bool:
+        from PySide6.QtCore import QProcess
+
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, checkpoint: str, output: str, **options) -> None:
+        """Start a compression (see :meth:`arguments` for the options); refuses while one is running."""
+        from PySide6.QtCore import QProcess
+
+        if self.running:
+            raise RuntimeError("a compression is already running")
+        self._stdout, self._stderr, self._messages = b"", b"", []
+        self._cancelling, self._outcome, self._report = False, None, None
+        self.output = str(output)
+        process = QProcess(self)
+        process.readyReadStandardOutput.connect(self._on_process_stdout)
+        process.readyReadStandardError.connect(self._on_process_stderr)
+        process.finished.connect(self._on_process_finished)
+        process.errorOccurred.connect(self._on_process_error)
+        self.process = process
+        process.start(self.program[0], [*self.program[1:], *self.arguments(checkpoint, output, **options)])
+        self.started.emit(self.output)
+
+    def cancel(self) -> None:
+        if self.running and not self._cancelling:
+            self._cancelling = True
+            self.process.terminate()
+            self._kill_timer.start()
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Cancel and wait for the process to end (blocking; call when the window is closing)."""
+        if self.running:
+            self.cancel()
+            if not self.process.waitForFinished(timeout_ms):
+                self.process.kill()
+                self.process.waitForFinished(3000)
+        self._kill_timer.stop()
+
+    def _on_kill_timer_timeout(self) -> None:
+        if self.running:
+            self.process.kill()
+
+    def _on_process_stdout(self) -> None:
+        if self.sender() is self.process:
+            self._read_stdout()
+
+    def _read_stdout(self, final: bool = False) -> None:
+        import json
+
+        self._stdout += self.process.readAllStandardOutput().data()
+        if final and self._stdout and not self._stdout.endswith(b"\n"):
+            self._stdout += b"\n"  # a last line without its newline
+        *lines, self._stdout = self._stdout.split(b"\n")
+        for raw in lines:
+            if not raw.startswith(b"{"):
+                continue
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            self._dispatch(event)
+
+    def _dispatch(self, event: dict) -> None:
+        kind = event.get("event")
+        if kind == "stage":
+            self.progressed.emit(str(event.get("stage", "")), float(event.get("fraction", 0.0)))
+        elif kind == "distill":
+            self.loss_reported.emit(int(event["step"]), int(event["steps"]), float(event["loss"]))
+            self.progressed.emit(f"distilling: step {event['step']} of {event['steps']}",
+                                 float(event.get("fraction", 0.0)))
+        elif kind == "variant":
+            self.variant_evaluated.emit(dict(event.get("row") or {}))
+        elif kind == "finished":  # announced when the process has ended, so that `running` is False by then
+            self._report = dict(event.get("report") or {})
+            self.output = event.get("output") or self.output
+        elif kind == "error":
+            self._messages.append(str(event.get("message", "")))
+        elif kind == "cancelled":
+            self._cancelling = True
+
+    def _on_process_stderr(self) -> None:
+        if self.sender() is not self.process:
+            return
+        self._stderr += self.process.readAllStandardError().data()
+        *lines, self._stderr = self._stderr.split(b"\n")
+        for raw in lines:
+            line = raw.decode(errors="replace").strip()
+            if line.startswith("rlstudio: ") and line.removeprefix("rlstudio: ") not in self._messages:
+                self._messages.append(line.removeprefix("rlstudio: "))
+
+    def _on_process_error(self, error) -> None:
+        from PySide6.QtCore import QProcess
+
+        if self.sender() is self.process and error == QProcess.ProcessError.FailedToStart and self._outcome is None:
+            self._outcome = "failed"
+            self.failed.emit(f"the compression could not start: {self.process.errorString()}")
+
+    def _on_process_finished(self, code: int, _status) -> None:
+        if self.sender() is not self.process:
+            return
+        self._kill_timer.stop()
+        self._read_stdout(final=True)
+        if self._outcome is not None:
+            return
+        if code == 0 and self._report is not None:
+            self._outcome = "finished"
+            self.progressed.emit("done", 1.0)
+            self.finished.emit(self._report)
+            return
+        if self._cancelling:
+            self._outcome = "cancelled"
+            self.cancelled.emit()
+            return
+        self._outcome = "failed"
+        self.failed.emit(self._messages[-1] if self._messages else f"the compression ended with exit code {code}")

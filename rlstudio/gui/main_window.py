@@ -418,17 +418,24 @@ class MainWindow(QMainWindow):
                 QMessageBox.information(self, "Settings saved", "The new Ray session is used after the "
                                                                 "current run has ended and RL Studio restarts.")
                 return
+            self.run.discard_warm()
             self.session.restart(values.cluster, values.token)
 
     def _on_session_ready(self, _info) -> None:
         self.best_card.set_session(self.session.address, self.session.token)
+        self._prepare_runner()
+
+    def _prepare_runner(self) -> None:
+        """Keep a warm runner for the next Start (the first result then comes ~5 s sooner)."""
+        if self.session.state == "ready" and not self.run.running and not self._shut_down:
+            self.run.prepare(self.session.address, self.session.token, self.session.runner_env)
 
     def _on_start_triggered(self) -> None:
         if not self.start_action.isEnabled():
             return
         try:
             self.run.start(self.document.spec.copy(), self.storage(), self.session.address,
-                           token=self.session.token)
+                           token=self.session.token, runner_env=self.session.runner_env)
         except OSError as exc:
             QMessageBox.warning(self, "Cannot start", f"The experiment folder could not be created in "
                                                       f"{self.storage()}: {exc.strerror or exc}")
@@ -462,7 +469,7 @@ class MainWindow(QMainWindow):
         try:
             spec = load_spec(Path(folder) / "experiment.yaml")
             self.run.start(spec, self.storage(), self.session.address, resume_folder=folder,
-                           token=self.session.token)
+                           token=self.session.token, runner_env=self.session.runner_env)
         except (OSError, SpecFileError) as exc:
             QMessageBox.warning(self, "Cannot resume", f"{folder} cannot be resumed: {exc}")
 
@@ -550,6 +557,7 @@ class MainWindow(QMainWindow):
         self.run_view.setPlainText(text)
         self.statusBar().showMessage(f"Run {state.status} — {self.run.folder}", 10000)
         self.experiments.refresh()
+        self._prepare_runner()
 
     def _runner_log_tail(self, lines: int = 5) -> str:
         try:
@@ -583,6 +591,7 @@ class MainWindow(QMainWindow):
         self.hide()  # ending Ray takes a few seconds; the window should not hang there meanwhile
         self.env_panel.stop()
         self.best_card.shutdown()
+        self.run.discard_warm()
         self.document.stop()
         self.tasks.shutdown()
         self.session.close()
