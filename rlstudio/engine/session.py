@@ -153,6 +153,10 @@ def _apply_auth_environment(env: dict[str, str]) -> None:
 
 # ---- the warm session in a helper process ---------------------------------------------------------------
 
+#: helpers left running for a run the user chose to leave going when the app closed
+_DETACHED: list[subprocess.Popen] = []
+
+
 class SessionHost:
     """A Ray session kept in a helper process: a local one it starts (``address=None``), or an existing cluster
     it joins as a driver. Runs attach with ``runs_address``.
@@ -222,9 +226,12 @@ class SessionHost:
             try:
                 self.proc.stdin.write(f"linger {int(pid)}\n".encode())
                 self.proc.stdin.flush()
+                self.proc.stdin.close()  # end of input: the helper now waits for the run, then ends Ray
             except OSError:
                 pass
-        self.proc = None  # no longer ours to close
+            self.proc.stdout.close()
+        _DETACHED.append(self.proc)  # no longer ours to close (and not to be reported as a leaked Popen)
+        self.proc = None
 
     def pids(self) -> list[int]:
         if self.proc is None:
