@@ -119,3 +119,28 @@ def test_settings_test_connection_reports_an_unreachable_cluster_quickly(qtbot):
     dialog.local.setChecked(True)
     assert dialog.values().cluster is None
     tasks.shutdown()
+
+
+def test_opening_a_past_experiment_fills_the_results_and_compress_follows_the_card(qtbot, monkeypatch, tmp_path):
+    import shutil
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from rlstudio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard)
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    shutil.copy(RECORDED, folder / "events.jsonl")
+    window = MainWindow(start_session=False)
+    qtbot.addWidget(window)
+    window.open_experiment(str(folder))
+    state = window.run.state
+    best = state.best["best_trial_id"]
+    assert best in window.best_card.title.text() and len(window.parallel.lines) == 2
+    assert not window.trials.stop_action.isEnabled()  # a finished experiment: nothing to stop
+    assert not window.resume_action.isEnabled()
+    window.best_card.compress_button.click()
+    assert window.compress.checkpoint == window.best_card.best_checkpoint()
+    assert "CartPole-v1" in window.compress.heading.text()
+    window.close()

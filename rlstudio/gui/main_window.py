@@ -20,6 +20,7 @@ from rlstudio.gui.bridge import RunController, SessionController, TaskRunner
 from rlstudio.gui.document import ExperimentDocument
 from rlstudio.gui.panels.algorithm import AlgorithmPanel
 from rlstudio.gui.panels.cluster import ClusterPanel
+from rlstudio.gui.panels.compress import CompressPanel
 from rlstudio.gui.panels.curves import CurvesPanel
 from rlstudio.gui.panels.environment import EnvironmentPanel
 from rlstudio.gui.panels.experiments import ExperimentsPanel
@@ -102,6 +103,11 @@ class MainWindow(QMainWindow):
         self.results.addTab(self.parallel, "Hyperparameters vs return")
         self.results_dock = self._dock("Results", self.results, "results", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.results_dock)
+        self.compress = CompressPanel()
+        self.compress_dock = self._dock("Compress", self.compress, "compress",
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.compress_dock)
+        self.best_card.compress_requested.connect(self.open_compress)
         self.trials.trial_selected.connect(self.curves.select)
         self.curves.trial_clicked.connect(self.trials.select)
         self.parallel.trial_clicked.connect(self.trials.select)
@@ -222,6 +228,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.experiments_dock.toggleViewAction())
         view_menu.addAction(self.results_dock.toggleViewAction())
         view_menu.addAction(self.cluster_dock.toggleViewAction())
+        view_menu.addAction(self.compress_dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
         toolbar = QToolBar("Main")
@@ -473,6 +480,15 @@ class MainWindow(QMainWindow):
         except (OSError, SpecFileError) as exc:
             QMessageBox.warning(self, "Cannot resume", f"{folder} cannot be resumed: {exc}")
 
+    def open_compress(self, checkpoint: str) -> None:
+        """The best-trial card's "Compress…": the Compress panel, set to that checkpoint."""
+        if not checkpoint:
+            return
+        env = ((self.run.state.spec or {}).get("env") or {}) if self.run.state else {}
+        self.compress.set_checkpoint(checkpoint, env.get("id") or env.get("entry_point"))
+        self.compress_dock.show()
+        self.compress_dock.raise_()
+
     def stop_trial(self, trial_id: str) -> None:
         self.run.stop_trial(trial_id)
         self.statusBar().showMessage(f"Stopping trial {trial_id} after its current iteration…", 5000)
@@ -591,6 +607,7 @@ class MainWindow(QMainWindow):
         self.hide()  # ending Ray takes a few seconds; the window should not hang there meanwhile
         self.env_panel.stop()
         self.best_card.shutdown()
+        self.compress.shutdown()
         self.run.discard_warm()
         self.document.stop()
         self.tasks.shutdown()
