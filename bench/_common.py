@@ -35,6 +35,32 @@ def run_engine(spec: ExperimentSpec, address: str, storage: Path, target: float 
             "timesteps": results[-1]["timesteps"] if results else None, "folder": str(folder)}
 
 
+def run_engine_warm(spec: ExperimentSpec, host, storage: Path, target: float | None = None,
+                    settle_s: float = 6.0) -> dict:
+    """What the app does on Start: a runner started beforehand (``runner --serve``: connected, Tune/RLlib/torch
+    imported; trials on the session's pre-started workers) gets the folder; timed from handing it over."""
+    import os
+
+    proc = subprocess.Popen([sys.executable, "-m", "rlstudio.engine.runner", "--serve", "--address", host.address],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **host.runner_env})
+    proc.stdout.readline()  # {"ready": true}
+    time.sleep(settle_s)  # in the app it is prepared when the session is ready, long before Start is clicked
+    folder = new_experiment_folder(spec, storage)
+    started = time.time()
+    proc.stdin.write((json.dumps({"folder": str(folder)}) + "\n").encode())
+    proc.stdin.close()
+    code = proc.wait()
+    proc.stdout.close()
+    exited = time.time() - started
+    results = [e for e in read_events(folder) if e["event"] == "trial_result"]
+    first = results[0]["time"] - started if results else None
+    solved = next((e["time"] - started for e in results
+                   if target is not None and (e.get("episode_return_mean") or -1e9) >= target), None)
+    return {"exit_code": code, "first_result_s": first, "solved_s": solved, "exit_s": exited,
+            "timesteps": results[-1]["timesteps"] if results else None, "folder": str(folder)}
+
+
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None

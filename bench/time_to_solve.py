@@ -4,6 +4,8 @@ Alternates, in one run, (a) the preset through RL Studio's engine (the runner pr
 and (b) the same configuration as a plain RLlib + Tune script (the one `rlstudio export` writes), both attached to
 the same warm session and timed from their process start to their exit (each stops at mean return >= 475).
 (c) is the floor: the same configuration trained in one process with `build_algo()` + `train()`, no Tune.
+(d) is what the app does on Start: the engine's runner prepared beforehand (warm), timed from handing it the
+experiment: start → first `trial_result` (target <= 3 s) and time to solve.
 
     python bench/time_to_solve.py [--repeats 3]
 """
@@ -15,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from _common import ROOT, median, print_figures, run_engine, temp_storage
+from _common import ROOT, median, print_figures, run_engine, run_engine_warm, temp_storage
 
 from rlstudio.core.export import export_script
 from rlstudio.core.presets import presets_dir
@@ -91,17 +93,21 @@ def main() -> int:
         script.write_text(export_script(spec))
         spec_path = storage / "spec.yaml"
         spec_path.write_text(spec.to_yaml())
-        engine, exported, floor = [], [], []
+        engine, exported, floor, warm = [], [], [], []
         for i in range(args.repeats):
             e = run_engine(spec, host.address, storage, TARGET)
             x = run_exported(script, storage)
             f = run_floor(spec_path, host.address)
+            w = run_engine_warm(spec, host, storage, TARGET)
             engine.append(e)
             exported.append(x)
             floor.append(f)
+            warm.append(w)
             print(f"repeat {i + 1}: engine solved {e['solved_s']:.1f} s (exit {e['exit_s']:.1f} s, first result "
                   f"{e['first_result_s']:.1f} s, {e['timesteps']:.0f} steps); exported script exit "
-                  f"{x['exit_s']:.1f} s ({x['timesteps']} steps); in-process floor solved {f['solved_s']:.1f} s", flush=True)
+                  f"{x['exit_s']:.1f} s ({x['timesteps']} steps); in-process floor solved {f['solved_s']:.1f} s; "
+                  f"warm runner: first result {w['first_result_s']:.1f} s, solved {w['solved_s']:.1f} s",
+                  flush=True)
     finally:
         host.close()
     engine_exit = median([r["exit_s"] for r in engine])
@@ -115,6 +121,10 @@ def main() -> int:
         "in_process_floor_solved_s_median": median([r["solved_s"] for r in floor]),
         "ratio_engine_vs_exported_script": engine_exit / exported_exit,
         "engine_all_solved": all(r["solved_s"] is not None for r in engine),
+        "warm_runner_first_result_s_median": median([r["first_result_s"] for r in warm]),
+        "warm_runner_solved_s_median": median([r["solved_s"] for r in warm]),
+        "ratio_first_result_warm_vs_cold": median([r["first_result_s"] for r in warm])
+        / median([r["first_result_s"] for r in engine]),
     }
     print_figures(figures)
     return 0

@@ -1,6 +1,6 @@
 """Make the README's pictures from the real app: `rlstudio --open FILE --screenshot OUT.png`, one per page.
 
-    python packaging/make_screenshots.py        (writes docs/images/*.png; needs no display)
+    python packaging/make_screenshots.py [NAME.png ...]   (writes docs/images/*.png; needs no display)
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = [  # (output, preset, page index, iterations to run before the picture; 0 = no run)
-    ("editor-environment.png", "cartpole-fast", 0, 0),
-    ("editor-algorithm.png", "acrobot-ppo-asha", 1, 0),
-    ("editor-workers.png", "acrobot-ppo-asha", 2, 0),
-    ("editor-search.png", "acrobot-ppo-asha", 3, 0),
-    ("run.png", "article-cartpole-lr-grid", 1, 12),
+SHOTS = [  # (output, preset, page index, iterations to run before the picture (0: no run, -1: to the end), docks)
+    ("editor-environment.png", "cartpole-fast", 0, 0, ""),
+    ("editor-algorithm.png", "acrobot-ppo-asha", 1, 0, ""),
+    ("editor-workers.png", "acrobot-ppo-asha", 2, 0, ""),
+    ("editor-search.png", "acrobot-ppo-asha", 3, 0, ""),
+    ("run.png", "article-cartpole-lr-grid", 1, 12, "trials,curves"),
+    ("results.png", "article-cartpole-lr-grid", 1, -1, "results,cluster"),
 ]
 
 
@@ -25,10 +26,13 @@ def main() -> int:
     out_dir = ROOT / "docs" / "images"
     out_dir.mkdir(parents=True, exist_ok=True)
     storage = tempfile.mkdtemp(prefix="rlstudio-screenshots-")
-    for name, preset, page, iterations in SHOTS:
+    only = set(sys.argv[1:])  # names of pictures to remake; none: all
+    for name, preset, page, iterations, docks in SHOTS:
+        if only and name not in only:
+            continue
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RLSTUDIO_SCREENSHOT_PAGE": str(page),
                "SDL_AUDIODRIVER": "dummy", "RLSTUDIO_SCREENSHOT_RUN_ITERATIONS": str(iterations),
-               "RLSTUDIO_STORAGE": storage}
+               "RLSTUDIO_STORAGE": storage, "RLSTUDIO_SCREENSHOT_DOCKS": docks}
         env.setdefault("XDG_RUNTIME_DIR", "/tmp")
         subprocess.run([sys.executable, "-m", "rlstudio", "--open",
                         str(ROOT / "resources" / "presets" / f"{preset}.yaml"), "--screenshot", str(out_dir / name)],

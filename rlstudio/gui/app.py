@@ -49,17 +49,20 @@ def main(args) -> int:
 
         QTimer.singleShot(0, report)
     elif args.screenshot:
+        docks = [d for d in os.environ.get("RLSTUDIO_SCREENSHOT_DOCKS", "").split(",") if d]
         take_screenshot(window, Path(args.screenshot), page=os.environ.get("RLSTUDIO_SCREENSHOT_PAGE"),
-                        run_iterations=int(os.environ.get("RLSTUDIO_SCREENSHOT_RUN_ITERATIONS", "0")))
+                        run_iterations=int(os.environ.get("RLSTUDIO_SCREENSHOT_RUN_ITERATIONS", "0")),
+                        docks=docks)
     return app.exec()
 
 
 def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float = 60.0,
-                    run_iterations: int = 0) -> None:
+                    run_iterations: int = 0, docks: list[str] | None = None) -> None:
     """Wait until the window shows settled state (session answered, validation and preview done), grab it to
     ``out`` and close the app. Used for the README's images: they are the real app. With ``run_iterations``,
-    Start is pressed first and the picture is taken once every trial has reported that many iterations; the
-    run is then stopped (resumable) before the app closes."""
+    Start is pressed first and the picture is taken once every trial has reported that many iterations (-1: once
+    the run has finished); the run is then stopped (resumable) before the app closes. ``docks`` (object-name
+    suffixes, e.g. "results") are brought to the front before the picture."""
     from PySide6.QtCore import QTimer
 
     if page is not None:
@@ -85,14 +88,25 @@ def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float
     def poll_run():
         state = window.run.state
         planned = state.planned_trials if state else None
-        ready = state is not None and planned and len(state.trials) >= min(planned, 4) and all(
-            t.iteration >= run_iterations for t in state.trials.values())
-        if ready or time.monotonic() - started > timeout_s + 120 or not window.run.running:
+        if run_iterations < 0:
+            ready = not window.run.running
+        else:
+            ready = state is not None and planned and len(state.trials) >= min(planned, 4) and all(
+                t.iteration >= run_iterations for t in state.trials.values())
+        if ready or time.monotonic() - started > timeout_s + 300 or not window.run.running:
             QTimer.singleShot(300, grab)
         else:
             QTimer.singleShot(200, poll_run)
 
     def grab():
+        from PySide6.QtWidgets import QDockWidget
+
+        for name in docks or []:
+            dock = window.findChild(QDockWidget, f"dock-{name}")
+            if dock is not None:
+                dock.show()
+                dock.raise_()
+        window.repaint()
         out.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(out))
         print(f"wrote {out}", flush=True)
