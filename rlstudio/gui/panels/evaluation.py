@@ -1,0 +1,238 @@
+"""An honest measure of a policy: N seeded episodes → mean ± std return, mean length, success rate against the
+environment's threshold, and a histogram of the returns.
+
+The evaluation itself is ``rlstudio evaluate CHECKPOINT --episodes N --json`` run in a child process by
+:class:`rlstudio.gui.bridge.EvaluationController` (RLlib never enters the GUI); the command stores each result
+as JSON under ``<experiment>/evaluations/``, which :func:`load_evaluations` reads back.
+
+Public API of :class:`EvaluationWidget` (for the best-trial card and the trials table's context menu):
+
+* ``evaluate(checkpoint, episodes=None)`` — run one (episodes: the spin box's value when None); a new one
+  cancels the running one. ``cancel()`` stops it; ``shutdown()`` too (call when the window closes).
+* ``show_result(result_or_None)`` — show a stored result dict (from ``load_evaluations`` or ``evaluated``).
+* ``show_latest(folder, checkpoint=None)`` — show the newest stored evaluation of the experiment (or of one
+  checkpoint); returns it, or None.
+* ``set_checkpoint(path)`` — what the Evaluate button evaluates.
+* Signals: ``evaluated(result)``, ``failed(message)``.
+* ``compact=True`` hides the histogram (for a card); the numbers' tooltip still lists every return.
+
+Run alone:  python -m rlstudio.gui.panels.evaluation --demo CHECKPOINT
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from rlstudio.gui.bridge import EvaluationController
+
+EVALUATIONS_DIR = "evaluations"
+
+
+def load_evaluations(folder: str | Path, checkpoint: str | None = None) -> list[dict]:
+    """The stored evaluations of an experiment folder, oldest first (optionally of one checkpoint only)."""
+    out = []
+    for path in sorted((Path(folder) / EVALUATIONS_DIR).glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a damaged file must not hide the others
+        if checkpoint is None or record.get("checkpoint") == str(checkpoint):
+            record.setdefault("stored", str(path))
+            out.append(record)
+    return sorted(out, key=lambda r: r.get("time") or 0)
+
+
+def histogram(returns: list[float], bins: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, edges) of the returns; all-equal returns get one bar of width 1 centred on the value."""
+    values = np.asarray(returns, dtype=float)
+    if len(values) == 0:
+        return np.zeros(0), np.zeros(1)
+    if values.min() == values.max():
+        return np.array([len(values)]), np.array([values[0] - 0.5, values[0] + 0.5])
+    bins = bins or int(min(20, max(5, np.sqrt(len(values)) * 2)))
+    return np.histogram(values, bins=bins)
+
+
+def summary_text(result: dict) -> str:
+    text = (f"<b>{result['mean_return']:.1f} ± {result['std_return']:.1f}</b> mean return over "
+            f"{result['episodes']} episodes (seeds {result.get('seed', 0)}–{result.get('seed', 0) + result['episodes'] - 1})"
+            f"<br>mean episode length {result['mean_length']:.1f}")
+    if result.get("success_rate") is not None:
+        text += (f"<br>success rate <b>{result['success_rate']:.0%}</b> "
+                 f"(return ≥ {result['threshold']:g})")
+    if result.get("iteration") is not None:
+        text += f"<br><small>checkpoint at iteration {result['iteration']}"
+        if result.get("timesteps") is not None:
+            text += f", {int(result['timesteps']):,} timesteps"
+        text += "</small>"
+    return text
+
+
+class EvaluationWidget(QWidget):
+    evaluated = Signal(dict)
+    failed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, compact: bool = False,
+                 controller: EvaluationController | None = None):
+        super().__init__(parent)
+        self.controller = controller or EvaluationController(self)
+        self.controller.progressed.connect(self._on_controller_progressed)
+        self.controller.finished.connect(self._on_controller_finished)
+        self.controller.failed.connect(self._on_controller_failed)
+        self.checkpoint: str | None = None
+        self.result: dict | None = None
+
+        self.numbers = QLabel("Not evaluated yet.")
+        self.numbers.setTextFormat(Qt.TextFormat.RichText)
+        self.numbers.setWordWrap(True)
+        self.numbers.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.episodes_box = QSpinBox()
+        self.episodes_box.setRange(1, 1000)
+        self.episodes_box.setValue(20)
+        self.episodes_box.setSuffix(" episodes")
+        self.episodes_box.setToolTip("How many episodes to play. Each has its own seed (0, 1, 2, …), so the same "
+                                     "checkpoint always gets the same numbers.")
+        self.run_button = QPushButton("Evaluate")
+        self.run_button.setToolTip("Play the checkpoint's policy, always taking its best action, and measure "
+                                   "the return of every episode. Runs in the background.")
+        self.run_button.clicked.connect(self._on_run_button_clicked)
+        self.run_button.setEnabled(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the evaluation; nothing is saved.")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setVisible(False)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.progress.setToolTip("Episodes played so far.")
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMinimumHeight(110)
+        self.plot.setLabel("bottom", "return")
+        self.plot.setLabel("left", "episodes")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setMenuEnabled(False)
+        self.plot.setToolTip("How the episodes' returns spread; the dashed line is the success threshold.")
+        self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush="#1f77b4", pen="w")
+        self.plot.addItem(self.bars)
+        self.threshold_line = pg.InfiniteLine(angle=90, movable=False,
+                                              pen=pg.mkPen("#2a6", width=1, style=Qt.PenStyle.DashLine))
+        self.threshold_line.setVisible(False)
+        self.plot.addItem(self.threshold_line)
+        self.plot.setVisible(not compact)
+
+        row = QHBoxLayout()
+        row.addWidget(self.episodes_box)
+        row.addWidget(self.run_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.numbers)
+        layout.addLayout(row)
+        layout.addWidget(self.plot, 1)
+
+    # ---- public API --------------------------------------------------------------------------------------
+
+    def set_checkpoint(self, path: str | None) -> None:
+        self.checkpoint = str(path) if path else None
+        self.run_button.setEnabled(self.checkpoint is not None)
+
+    def evaluate(self, checkpoint: str | None = None, episodes: int | None = None) -> None:
+        if checkpoint:
+            self.set_checkpoint(checkpoint)
+        if not self.checkpoint:
+            return
+        if episodes:
+            self.episodes_box.setValue(int(episodes))
+        total = self.episodes_box.value()
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.progress.setFormat(f"%v of {total} episodes (loading the policy…)")
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.run_button.setEnabled(False)
+        self.controller.start(self.checkpoint, total)
+
+    def cancel(self) -> None:
+        self.controller.cancel()
+        self._idle()
+
+    def shutdown(self) -> None:
+        self.controller.cancel()
+
+    def show_latest(self, folder: str | Path, checkpoint: str | None = None) -> dict | None:
+        found = load_evaluations(folder, checkpoint)
+        self.show_result(found[-1] if found else None)
+        return self.result
+
+    def show_result(self, result: dict | None) -> None:
+        self.result = result
+        if not result:
+            self.numbers.setText("Not evaluated yet.")
+            self.numbers.setToolTip("")
+            self.bars.setOpts(x0=[], x1=[], height=[])
+            self.threshold_line.setVisible(False)
+            return
+        self.numbers.setText(summary_text(result))
+        returns = result.get("returns") or []
+        self.numbers.setToolTip("Returns: " + ", ".join(f"{r:g}" for r in returns))
+        counts, edges = histogram(returns)
+        self.bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
+        threshold = result.get("threshold")
+        self.threshold_line.setVisible(threshold is not None)
+        if threshold is not None:
+            self.threshold_line.setValue(threshold)
+        self.plot.enableAutoRange()
+
+    # ---- slots ---------------------------------------------------------------------------------------------
+
+    def _idle(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.run_button.setEnabled(self.checkpoint is not None)
+
+    def _on_run_button_clicked(self) -> None:
+        self.evaluate()
+
+    def _on_controller_progressed(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"%v of {total} episodes")
+
+    def _on_controller_finished(self, result: dict) -> None:
+        self._idle()
+        self.show_result(result)
+        self.evaluated.emit(result)
+
+    def _on_controller_failed(self, message: str) -> None:
+        self._idle()
+        self.numbers.setText(f"<span style='color:#a33'>The evaluation failed: {message}</span>")
+        self.failed.emit(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    parser = argparse.ArgumentParser(description="The evaluation widget alone.")
+    parser.add_argument("--demo", metavar="CHECKPOINT", required=True)
+    args = parser.parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv)
+    widget = EvaluationWidget()
+    widget.resize(480, 360)
+    widget.set_checkpoint(args.demo)
+    widget.show()
+    app.aboutToQuit.connect(widget.shutdown)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
