@@ -270,11 +270,13 @@ class RolloutPanel(QWidget):
         spec = state.spec or {}
         if spec.get("env"):
             self.set_env(spec["env"])
-        for tid, trial in state.trials.items():
-            if trial.checkpoints:
-                last = trial.checkpoints[-1]
-                self.checkpoints[tid] = {"path": last.get("path"), "iteration": last.get("iteration"),
-                                         "timesteps": last.get("timesteps")}
+        # the state is the authority: trials of an earlier experiment go, with their checkpoints
+        self.checkpoints = {tid: {"path": t.checkpoints[-1].get("path"), "iteration": t.checkpoints[-1].get(
+            "iteration"), "timesteps": t.checkpoints[-1].get("timesteps")}
+            for tid, t in state.trials.items() if t.checkpoints}
+        if self.selected is not None and self.selected not in state.trials:
+            self.selected = None
+            self.best_button.setChecked(True)
         best = state.best_trial()
         self.best = best.trial_id if best else (next(iter(state.trials), None) if state.trials else None)
         self.running = [tid for tid, t in state.trials.items() if t.status == "running"]
