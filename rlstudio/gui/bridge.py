@@ -395,6 +395,12 @@ class RunController(QObject):
         self._unwatch()
         self.process = None
 
+    def stop_following(self) -> None:
+        """No more progress signals (the window is closing); a run of ours keeps going if it was left to run."""
+        self._poll.stop()
+        self._throttle.stop()
+        self._unwatch()
+
     def _read(self) -> bool:
         if self._tail is None:
             return False
@@ -520,6 +526,7 @@ class RolloutController(QObject):
         self._log = collections.deque(maxlen=40)
         self._closing = False
         self.frames_received = 0
+        self._shut = False
 
     @property
     def running(self) -> bool:
@@ -548,6 +555,8 @@ class RolloutController(QObject):
     def send(self, cmd: str, view: str | None = None, **fields: Any) -> None:
         import json
 
+        if self._shut:
+            return  # after close(): a late intent (a timer, a selection) must not start the process again
         if not self.running:
             self.start()
         line = json.dumps({"cmd": cmd, "view": view, **fields}) + "\n"
@@ -583,7 +592,9 @@ class RolloutController(QObject):
             self.send("close", view)
 
     def close(self, timeout_ms: int = 3000) -> None:
-        """Ask the process to quit (it finishes recordings), then end it by its PID if it has not."""
+        """Ask the process to quit (it finishes recordings), then end it by its PID if it has not. Final: later
+        intents are ignored."""
+        self._shut = True
         if not self.running:
             return
         self._closing = True

@@ -23,9 +23,11 @@ from rlstudio.gui.panels.cluster import ClusterPanel
 from rlstudio.gui.panels.compress import CompressPanel
 from rlstudio.gui.panels.curves import CurvesPanel
 from rlstudio.gui.panels.environment import EnvironmentPanel
+from rlstudio.gui.panels.evaluation import EvaluationWidget
 from rlstudio.gui.panels.experiments import ExperimentsPanel
 from rlstudio.gui.panels.problems import ProblemsPanel
 from rlstudio.gui.panels.results import BestTrialCard, ParallelCoordinates
+from rlstudio.gui.panels.rollout import RolloutPanel
 from rlstudio.gui.panels.run_setup import SearchPanel, WorkersPanel
 from rlstudio.gui.panels.trials import TrialsPanel
 from rlstudio.gui.settings import SettingsDialog, load_settings, save_settings
@@ -48,6 +50,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or QSettings()
         self._shut_down = False
+        self._closing = False  # set while the close dialogs run: nothing new starts then
         self.tasks = TaskRunner(self)
         self.session = SessionController(self.tasks, parent=self)
         self.document = ExperimentDocument(self.tasks, self)
@@ -101,6 +104,8 @@ class MainWindow(QMainWindow):
         self.results.setDocumentMode(True)
         self.results.addTab(self.best_card, "Best trial")
         self.results.addTab(self.parallel, "Hyperparameters vs return")
+        self.evaluation = EvaluationWidget()
+        self.results.addTab(self.evaluation, "Evaluation")
         self.results_dock = self._dock("Results", self.results, "results", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.results_dock)
         self.compress = CompressPanel()
@@ -108,6 +113,16 @@ class MainWindow(QMainWindow):
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.compress_dock)
         self.best_card.compress_requested.connect(self.open_compress)
+        self.best_card.evaluate_requested.connect(self.evaluate_checkpoint)
+        self.best_card.watch_requested.connect(self.watch_trial)
+        self.evaluation.evaluated.connect(self._on_evaluated)
+        self.rollout = RolloutPanel()
+        self.rollout_dock = self._dock("Rollouts", self.rollout, "rollouts", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.help_dock, self.rollout_dock)
+        self.trials.trial_selected.connect(self.rollout.show_trial)
+        self.curves.trial_clicked.connect(self.rollout.show_trial)
+        self.rollout.trial_clicked.connect(self.trials.select)
+        self.trials.evaluate_requested.connect(self.evaluate_checkpoint)
         self.trials.trial_selected.connect(self.curves.select)
         self.curves.trial_clicked.connect(self.trials.select)
         self.parallel.trial_clicked.connect(self.trials.select)
@@ -229,6 +244,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.results_dock.toggleViewAction())
         view_menu.addAction(self.cluster_dock.toggleViewAction())
         view_menu.addAction(self.compress_dock.toggleViewAction())
+        view_menu.addAction(self.rollout_dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
         toolbar = QToolBar("Main")
@@ -434,7 +450,7 @@ class MainWindow(QMainWindow):
 
     def _prepare_runner(self) -> None:
         """Keep a warm runner for the next Start (the first result then comes ~5 s sooner)."""
-        if self.session.state == "ready" and not self.run.running and not self._shut_down:
+        if self.session.state == "ready" and not self.run.running and not self._shut_down and not self._closing:
             self.run.prepare(self.session.address, self.session.token, self.session.runner_env)
 
     def _on_start_triggered(self) -> None:
@@ -456,6 +472,7 @@ class MainWindow(QMainWindow):
         self.curves.clear()
         self.parallel.clear()
         self.run.follow(folder)
+        self.evaluation.show_latest(folder)
         self._update_run_actions()
         self.trials_dock.raise_()
         self.curves_dock.raise_()
@@ -488,6 +505,26 @@ class MainWindow(QMainWindow):
         self.compress.set_checkpoint(checkpoint, env.get("id") or env.get("entry_point"))
         self.compress_dock.show()
         self.compress_dock.raise_()
+
+    def evaluate_checkpoint(self, checkpoint: str) -> None:
+        """Evaluate a checkpoint (the best trial's, or one from the trials table) in the Evaluation tab."""
+        if not checkpoint:
+            return
+        self.results_dock.show()
+        self.results_dock.raise_()
+        self.results.setCurrentWidget(self.evaluation)
+        self.evaluation.evaluate(checkpoint)
+
+    def _on_evaluated(self, _result) -> None:
+        """The command stored the result (and logged it): show it on the card too."""
+        if self.run.folder and not self.run.running:
+            self.run.follow(self.run.folder)
+
+    def watch_trial(self, trial_id: str) -> None:
+        if trial_id:
+            self.rollout_dock.show()
+            self.rollout_dock.raise_()
+            self.rollout.show_trial(trial_id)
 
     def stop_trial(self, trial_id: str) -> None:
         self.run.stop_trial(trial_id)
@@ -532,6 +569,7 @@ class MainWindow(QMainWindow):
         self.trials.set_state(state, {tid: self.curves.color_of(tid) for tid in state.trials})
         self.best_card.set_state(state, self.run.folder)
         self.parallel.set_state(state)
+        self.rollout.set_state(state)
         self._show_overall_progress(state)
         self._update_run_actions()
 
@@ -592,7 +630,9 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             event.accept()
             return
+        self._closing = True
         if not self._maybe_keep_changes() or not self._maybe_stop_run():
+            self._closing = False
             event.ignore()
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -606,8 +646,11 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.hide()  # ending Ray takes a few seconds; the window should not hang there meanwhile
         self.env_panel.stop()
+        self.run.stop_following()
         self.best_card.shutdown()
         self.compress.shutdown()
+        self.evaluation.shutdown()
+        self.rollout.shutdown()
         self.run.discard_warm()
         self.document.stop()
         self.tasks.shutdown()

@@ -115,6 +115,7 @@ class ProgressDelegate(QStyledItemDelegate):
 class TrialsPanel(QWidget):
     trial_selected = Signal(str)
     stop_requested = Signal(str)  # trial id: stop it after its current iteration
+    evaluate_requested = Signal(str)  # a checkpoint folder: the selected trial's newest
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -139,6 +140,12 @@ class TrialsPanel(QWidget):
         self.stop_action.triggered.connect(self._on_stop_triggered)
         self.stop_action.setEnabled(False)
         self.view.addAction(self.stop_action)
+        self.evaluate_action = QAction("Evaluate this trial's checkpoint", self.view)
+        self.evaluate_action.setToolTip("Play seeded episodes with the selected trial's newest checkpoint and "
+                                        "measure mean return and success rate.")
+        self.evaluate_action.triggered.connect(self._on_evaluate_triggered)
+        self.evaluate_action.setEnabled(False)
+        self.view.addAction(self.evaluate_action)
         self.stop_button = QToolButton()
         self.stop_button.setDefaultAction(self.stop_action)
         self.live = False
@@ -167,12 +174,19 @@ class TrialsPanel(QWidget):
         trial_id = self.selected()
         trial = self.model.state.trials.get(trial_id) if self.model.state and trial_id else None
         self.stop_action.setEnabled(self.live and trial is not None and trial.status in ("pending", "running"))
+        self.evaluate_action.setEnabled(trial is not None and trial.last_checkpoint is not None)
 
     def _on_stop_triggered(self) -> None:
         trial_id = self.selected()
         if trial_id and self.stop_action.isEnabled():
             self.stop_requested.emit(trial_id)
             self.details.setPlainText(f"Trial {trial_id}: stopping after its current iteration…")
+
+    def _on_evaluate_triggered(self) -> None:
+        trial_id = self.selected()
+        trial = self.model.state.trials.get(trial_id) if self.model.state and trial_id else None
+        if trial is not None and trial.last_checkpoint:
+            self.evaluate_requested.emit(trial.last_checkpoint)
 
     def set_state(self, state, colors: dict[str, QColor] | None = None) -> None:
         selected = self.selected()
