@@ -113,7 +113,7 @@ def test_pacing_pause_step_downscale_and_next_episode(worker):
     assert (first["w"], first["h"]) == (150, 100) and len(first["payload"]) == 150 * 100 * 3
     worker.drain(0.5)
     got = frames(worker.drain(2.0))
-    assert 32 <= len(got) <= 46, len(got)  # 20 per second
+    assert 30 <= len(got) <= 46, len(got)  # 20 per second (a loaded machine may drop a few)
     worker.send("set", playing=False)
     worker.drain(0.3)
     assert frames(worker.drain(0.6)) == []
