@@ -71,6 +71,8 @@ def test_parallel_coordinates_draws_one_line_per_trial_and_clicks_select_it(qtbo
     qtbot.addWidget(view)
     state = recorded_state()
     view.set_state(state)
+    assert view.lines == {}  # hidden: nothing drawn during a run ...
+    view.show()  # ... until it is shown
     assert view.axes == ["lr", "mean return"] and len(view.lines) == 2
     for tid, line in view.lines.items():
         xs, ys = line.getData()
@@ -134,10 +136,14 @@ def test_opening_a_past_experiment_fills_the_results_and_compress_follows_the_ca
     shutil.copy(RECORDED, folder / "events.jsonl")
     window = MainWindow(start_session=False)
     qtbot.addWidget(window)
+    window.show()
     window.open_experiment(str(folder))
     state = window.run.state
     best = state.best["best_trial_id"]
-    assert best in window.best_card.title.text() and len(window.parallel.lines) == 2
+    assert best in window.best_card.title.text()
+    window.results_dock.raise_()
+    window.results.setCurrentWidget(window.parallel)
+    assert len(window.parallel.lines) == 2
     assert not window.trials.stop_action.isEnabled()  # a finished experiment: nothing to stop
     assert not window.resume_action.isEnabled()
     window.best_card.compress_button.click()

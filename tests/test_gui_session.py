@@ -96,6 +96,8 @@ def test_start_stop_resume_and_stop_one_trial_from_the_app(qtbot, monkeypatch, t
     assert best_id in card.title.text() and card.best_checkpoint()
     assert card.config_box.findChild(QLabel, "best-lr").text() in ("0.001", "0.0001")
     assert card.train_button.isEnabled() and card.export_button.isEnabled()
+    window.results_dock.raise_()
+    window.results.setCurrentWidget(window.parallel)
     assert len(window.parallel.lines) == 2
     window.close()
     assert procs.still_alive(session_pids) == []

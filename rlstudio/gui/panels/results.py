@@ -33,6 +33,7 @@ class BestTrialCard(QWidget):
         super().__init__(parent)
         self.folder: str | None = None
         self.state = None
+        self._shown_config: dict | None = None
         self.trial_id: str | None = None
         self.address: str | None = None
         self.token: str | None = None
@@ -166,6 +167,9 @@ class BestTrialCard(QWidget):
         return (self.state.best or {}).get("best_checkpoint") or best.last_checkpoint
 
     def _set_config(self, config: dict) -> None:
+        if config == self._shown_config and self.config_form.rowCount():
+            return  # rebuilt only when the best trial (or its values) change, not on every refresh
+        self._shown_config = dict(config)
         while self.config_form.rowCount():
             self.config_form.removeRow(0)
         if not config:
@@ -313,9 +317,27 @@ class ParallelCoordinates(QWidget):
         self.axes: list[str] = []
         self.lines: dict[str, pg.PlotDataItem] = {}
         self._labels: list[pg.TextItem] = []
+        self._axes_key = None
+        self._state = None
+        self._dirty = False
         self._cmap = pg.colormap.get("viridis")
 
     def set_state(self, state) -> None:
+        """Redrawn only while visible (a hidden tab costs nothing during a run); shown again, it catches up."""
+        self._state = state
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
+        self._draw(state)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._dirty and self._state is not None:
+            self._dirty = False
+            self._draw(self._state)
+
+    def _draw(self, state) -> None:
         trials = [t for t in state.trials.values() if t.current_return is not None]
         names: list[str] = []
         for t in state.trials.values():
@@ -348,6 +370,10 @@ class ParallelCoordinates(QWidget):
         self.plot.setXRange(-0.3, max(len(self.axes) - 0.7, 0.7), padding=0)
 
     def _draw_axes(self, ticks) -> None:
+        key = (tuple(self.axes), tuple(ticks))
+        if key == self._axes_key:
+            return
+        self._axes_key = key
         for item in self._labels:
             self.plot.removeItem(item)
         self._labels = []
@@ -368,6 +394,8 @@ class ParallelCoordinates(QWidget):
         for line in self.lines.values():
             self.plot.removeItem(line)
         self.lines.clear()
+        self._state = None
+        self._dirty = False
 
 
 def _scale(values: list) -> tuple[list[float], tuple[str, str]]:
