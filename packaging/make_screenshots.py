@@ -19,6 +19,7 @@ SHOTS = [  # (output, preset, page index, iterations to run before the picture (
     ("editor-search.png", "acrobot-ppo-asha", 3, 0, ""),
     ("run.png", "article-cartpole-lr-grid", 1, 12, "trials,curves"),
     ("results.png", "article-cartpole-lr-grid", 1, -1, "results,cluster"),
+    ("rollouts.png", "article-cartpole-lr-grid", 1, 20, "rollouts,trials"),
 ]
 
 

@@ -101,3 +101,42 @@ def test_start_stop_resume_and_stop_one_trial_from_the_app(qtbot, monkeypatch, t
     assert len(window.parallel.lines) == 2
     window.close()
     assert procs.still_alive(session_pids) == []
+
+
+def test_closing_the_app_can_leave_a_run_going_which_then_ends_everything(qtbot, monkeypatch, tmp_path):
+    """"Leave it running": the app closes, the run finishes on its own, then its session ends itself."""
+    import time
+
+    import yaml
+    from PySide6.QtWidgets import QMessageBox
+
+    from rlstudio.core.events import ExperimentState
+    from rlstudio.core.presets import presets_dir
+    from rlstudio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(MainWindow, "ask_close_run", lambda self: "leave")
+    data = yaml.safe_load((presets_dir() / "cartpole-fast.yaml").read_text())
+    data["stop"] = {"iterations": 12}
+    src = tmp_path / "exp.yaml"
+    src.write_text(yaml.safe_dump(data))
+    window = MainWindow(start_session=True)
+    qtbot.addWidget(window)
+    window.settings.setValue("storage", str(tmp_path / "runs"))
+    window.show()
+    assert window.open_file(src)
+    qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=90000)
+    session_pids = window.session._host.pids()
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: window.run.state.best_trial() is not None, timeout=60000)
+    runner, folder = window.run.pid, window.run.folder
+    window.close()
+    assert procs.still_alive([runner]) == [runner]  # the run goes on without the app ...
+    assert procs.still_alive(session_pids[:1]) == session_pids[:1]  # ... on its session
+    deadline = time.monotonic() + 120
+    while procs.still_alive([runner, *session_pids]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert procs.still_alive([runner, *session_pids]) == []  # then everything ends
+    state = ExperimentState.load(folder)
+    assert state.status == "completed" and next(iter(state.trials.values())).iteration == 12
+    procs.reap_detached()

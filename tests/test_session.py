@@ -56,11 +56,7 @@ def test_a_session_left_to_a_run_ends_itself_after_the_run():
     while procs.still_alive(tree) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert procs.still_alive(tree) == []  # then it ends, with every Ray process it started
-    from rlstudio.engine import session
-
-    for helper in session._DETACHED:  # reap it (the app would simply exit here)
-        helper.wait(timeout=5)
-    session._DETACHED.clear()
+    procs.reap_detached()  # (the app would simply exit here)
 
 
 def test_closing_a_session_ends_its_processes():

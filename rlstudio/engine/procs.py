@@ -76,3 +76,14 @@ def terminate(pids: list[int], timeout: float = 10.0) -> list[int]:
 def still_alive(pids: list[int]) -> list[int]:
     """The PIDs in ``pids`` that are still running."""
     return [p for p in pids if alive(p)]
+
+
+#: child processes left running on purpose (a run the user chose to leave going when the app closed, and its
+#: session): kept referenced so Python does not report them as leaked, reaped by ``reap_detached``
+detached: list = []
+
+
+def reap_detached(timeout: float = 5.0) -> None:
+    for proc in detached:
+        proc.wait(timeout=timeout)
+    detached.clear()

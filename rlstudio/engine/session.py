@@ -153,10 +153,6 @@ def _apply_auth_environment(env: dict[str, str]) -> None:
 
 # ---- the warm session in a helper process ---------------------------------------------------------------
 
-#: helpers left running for a run the user chose to leave going when the app closed
-_DETACHED: list[subprocess.Popen] = []
-
-
 class SessionHost:
     """A Ray session kept in a helper process: a local one it starts (``address=None``), or an existing cluster
     it joins as a driver. Runs attach with ``runs_address``.
@@ -230,7 +226,7 @@ class SessionHost:
             except OSError:
                 pass
             self.proc.stdout.close()
-        _DETACHED.append(self.proc)  # no longer ours to close (and not to be reported as a leaked Popen)
+        procs.detached.append(self.proc)  # no longer ours to close
         self.proc = None
 
     def pids(self) -> list[int]:

@@ -391,8 +391,12 @@ class RunController(QObject):
 
     def detach(self) -> None:
         """Leave the run going on its own (the app is closing); it keeps writing its folder."""
+        from rlstudio.engine import procs
+
         self._poll.stop()
         self._unwatch()
+        if self.process is not None:
+            procs.detached.append(self.process)
         self.process = None
 
     def stop_following(self) -> None:
