@@ -17,9 +17,9 @@ SHOTS = [  # (output, preset, page index, iterations to run before the picture (
     ("editor-algorithm.png", "acrobot-ppo-asha", 1, 0, ""),
     ("editor-workers.png", "acrobot-ppo-asha", 2, 0, ""),
     ("editor-search.png", "acrobot-ppo-asha", 3, 0, ""),
-    ("run.png", "article-cartpole-lr-grid", 1, 12, "trials,curves"),
+    ("run.png", "article-cartpole-lr-grid", 1, 8, "trials,curves"),
     ("results.png", "article-cartpole-lr-grid", 1, -1, "results,cluster"),
-    ("rollouts.png", "article-cartpole-lr-grid", 1, 20, "rollouts,trials"),
+    ("rollouts.png", "article-cartpole-lr-grid", 1, 11, "rollouts,trials"),
 ]
 
 

@@ -60,7 +60,7 @@ def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float
                     run_iterations: int = 0, docks: list[str] | None = None) -> None:
     """Wait until the window shows settled state (session answered, validation and preview done), grab it to
     ``out`` and close the app. Used for the README's images: they are the real app. With ``run_iterations``,
-    Start is pressed first and the picture is taken once every trial has reported that many iterations (-1: once
+    Start is pressed first and the picture is taken once a trial has reported that many iterations (-1: once
     the run has finished); the run is then stopped (resumable) before the app closes. ``docks`` (object-name
     suffixes, e.g. "results") are brought to the front before the picture."""
     from PySide6.QtCore import QTimer
@@ -91,7 +91,8 @@ def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float
         if run_iterations < 0:
             ready = not window.run.running
         else:
-            ready = state is not None and planned and len(state.trials) >= min(planned, 4) and all(
+            # a run in progress: the trials have started and one of them has gone that far
+            ready = state is not None and planned and len(state.trials) >= min(planned, 4) and any(
                 t.iteration >= run_iterations for t in state.trials.values())
         if ready or time.monotonic() - started > timeout_s + 300 or not window.run.running:
             QTimer.singleShot(300, grab)

@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
 
         self.overall = QProgressBar()
         self.overall.setObjectName("overall-progress")
-        self.overall.setMaximumWidth(220)
+        self.overall.setMinimumWidth(240)
         self.overall.setToolTip("How far the whole experiment is: every trial's progress toward its stop "
                                 "criteria, and the estimated time left.")
         self.overall.hide()
@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self.session.ready.connect(self.document.set_cluster)
         self.session.ready.connect(self._on_session_ready)
         self.session.status_changed.connect(self.cluster.set_status)
+        self.session.state_changed.connect(lambda _state, text: self.cluster.set_session_text(text))
 
         self.resize(1280, 820)
         self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
