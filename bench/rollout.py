@@ -207,7 +207,7 @@ def main() -> int:
 
     spec.stop = Stop(time_s=args.seconds + 60)  # keeps both trials training through the whole measurement
     spec.checkpoint.every = 5  # the preset's: a new checkpoint to pick up every ~2 s per trial
-    host = SessionHost(num_cpus=2)
+    host = SessionHost(num_cpus=2, background=True)  # as the app starts its session
     host.start()
     figures = {"seconds": args.seconds}
     try:

@@ -87,3 +87,19 @@ def reap_detached(timeout: float = 5.0) -> None:
     for proc in detached:
         proc.wait(timeout=timeout)
     detached.clear()
+
+
+def yield_cpu_to_desktop(nice: int = 10) -> None:
+    """Give this process's scheduling group a lower priority than the desktop app's.
+
+    Linux puts each session (setsid) in its own *autogroup* and shares the CPU between groups first, ignoring
+    nice values across groups; so the training session and the runner (their own sessions) are lowered as whole
+    groups, through /proc/self/autogroup. Without autogroups, plain nice does the same. Training loses little
+    (it only yields when the app needs a core); the app stays responsive while both cores are busy."""
+    try:
+        Path("/proc/self/autogroup").write_text(str(nice))
+    except OSError:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass

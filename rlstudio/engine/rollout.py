@@ -510,6 +510,10 @@ def _read_commands(inbox: queue.Queue) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(5)  # in the app's own scheduling group: painting a frame comes before playing the next one
+    except OSError:
+        pass
     out_fd = os.dup(1)
     os.dup2(2, 1)  # anything a library prints goes to stderr and cannot break the framing
     try:

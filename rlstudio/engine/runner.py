@@ -405,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     started = time.time()
     token = os.environ.get("RLSTUDIO_RAY_TOKEN")
+    if os.environ.get("RLSTUDIO_BACKGROUND") == "1":  # started by the desktop app
+        from rlstudio.engine.procs import yield_cpu_to_desktop
+
+        yield_cpu_to_desktop()
     if args.serve:
         code = serve(args.address, token)
     else:

@@ -162,8 +162,10 @@ class SessionHost:
     its owner until that process (a run left going when the app closed) has exited."""
 
     def __init__(self, num_cpus: int | None = None, log_path: str | Path | None = None,
-                 address: str | None = None, token: str | None = None):
+                 address: str | None = None, token: str | None = None, background: bool = False):
         self.num_cpus = num_cpus or default_num_cpus()
+        #: the desktop app's session: its Ray processes yield the CPU to the app (procs.yield_cpu_to_desktop)
+        self.background = background
         self.log_path = log_path
         self.cluster_address = None if address in (None, "", "local") else address
         self.token = token
@@ -195,9 +197,10 @@ class SessionHost:
         return self.info
 
     def _host_args(self) -> list[str]:
+        extra = ["--background"] if self.background else []
         if self.cluster_address:
-            return ["--address", self.cluster_address]
-        return ["--num-cpus", str(self.num_cpus)]
+            return ["--address", self.cluster_address, *extra]
+        return ["--num-cpus", str(self.num_cpus), *extra]
 
     def status(self, timeout: float = 10.0) -> dict:
         """Nodes and resources (total and available) of the session's cluster, asked from the helper."""
@@ -343,7 +346,10 @@ def _host_main(argv: list[str]) -> int:
     parser.add_argument("--num-cpus", type=int, default=None)
     parser.add_argument("--address", default=None, help="join this cluster instead of starting a local one")
     parser.add_argument("--probe", action="store_true", help="print the cluster's status once and exit")
+    parser.add_argument("--background", action="store_true", help="yield the CPU to the desktop app")
     args = parser.parse_args(argv)
+    if args.background:
+        procs.yield_cpu_to_desktop()
     session = RaySession(args.address or "local", num_cpus=args.num_cpus,
                          token=os.environ.get("RLSTUDIO_RAY_TOKEN"), warm_workers=not args.address)
     signal.signal(signal.SIGTERM, lambda *_: sys.stdin.close())

@@ -141,7 +141,7 @@ class SessionController(QObject):
             return
         self.cluster = cluster or None
         self.token = token or None
-        self._host = SessionHost(num_cpus=self.num_cpus, address=self.cluster, token=self.token)
+        self._host = SessionHost(num_cpus=self.num_cpus, address=self.cluster, token=self.token, background=True)
         where = f"joining the cluster at {self.cluster}" if self.cluster else "starting a local session"
         self._set("starting", f"Ray session: {where}…")
         task = self.tasks.submit(self._host.start, key="session")
@@ -245,7 +245,7 @@ class RunController(QObject):
 
     @staticmethod
     def _runner_env(token: str | None, runner_env: dict | None) -> dict:
-        return {**(runner_env or {}), **({"RLSTUDIO_RAY_TOKEN": token} if token else {})}
+        return {**(runner_env or {}), "RLSTUDIO_BACKGROUND": "1", **({"RLSTUDIO_RAY_TOKEN": token} if token else {})}
 
     def prepare(self, address: str | None, token: str | None = None, runner_env: dict | None = None) -> None:
         """Start a warm runner for the next Start on this session (no-op while one is ready or a run goes)."""
