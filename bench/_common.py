@@ -18,6 +18,17 @@ from rlstudio.core.spec import ExperimentSpec  # noqa: E402
 from rlstudio.engine.runner import new_experiment_folder  # noqa: E402
 
 
+def timings(folder: Path, started: float, code: int, target: float | None) -> dict:
+    """Seconds from ``started`` to the first result, to the first with return >= target, and to now (the exit)."""
+    exited = time.time() - started
+    results = [e for e in read_events(folder) if e["event"] == "trial_result"]
+    first = results[0]["time"] - started if results else None
+    solved = next((e["time"] - started for e in results
+                   if target is not None and (e.get("episode_return_mean") or -1e9) >= target), None)
+    return {"exit_code": code, "first_result_s": first, "solved_s": solved, "exit_s": exited,
+            "timesteps": results[-1]["timesteps"] if results else None, "folder": str(folder)}
+
+
 def run_engine(spec: ExperimentSpec, address: str, storage: Path, target: float | None = None) -> dict:
     """Start the engine's runner (the same process the CLI and the GUI start) attached to ``address``; return
     seconds from the start to the first result, to the first result with return >= target, and to its exit."""
@@ -26,13 +37,7 @@ def run_engine(spec: ExperimentSpec, address: str, storage: Path, target: float 
     with open(folder / "runner.log", "wb") as log:
         code = subprocess.call([sys.executable, "-m", "rlstudio.engine.runner", str(folder), "--address", address],
                                stdout=log, stderr=subprocess.STDOUT)
-    exited = time.time() - started
-    results = [e for e in read_events(folder) if e["event"] == "trial_result"]
-    first = results[0]["time"] - started if results else None
-    solved = next((e["time"] - started for e in results
-                   if target is not None and (e.get("episode_return_mean") or -1e9) >= target), None)
-    return {"exit_code": code, "first_result_s": first, "solved_s": solved, "exit_s": exited,
-            "timesteps": results[-1]["timesteps"] if results else None, "folder": str(folder)}
+    return timings(folder, started, code, target)
 
 
 def run_engine_warm(spec: ExperimentSpec, host, storage: Path, target: float | None = None,
@@ -52,13 +57,7 @@ def run_engine_warm(spec: ExperimentSpec, host, storage: Path, target: float | N
     proc.stdin.close()
     code = proc.wait()
     proc.stdout.close()
-    exited = time.time() - started
-    results = [e for e in read_events(folder) if e["event"] == "trial_result"]
-    first = results[0]["time"] - started if results else None
-    solved = next((e["time"] - started for e in results
-                   if target is not None and (e.get("episode_return_mean") or -1e9) >= target), None)
-    return {"exit_code": code, "first_result_s": first, "solved_s": solved, "exit_s": exited,
-            "timesteps": results[-1]["timesteps"] if results else None, "folder": str(folder)}
+    return timings(folder, started, code, target)
 
 
 def median(values):
