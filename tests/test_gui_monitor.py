@@ -139,3 +139,57 @@ def test_experiments_browser_lists_folders_and_opening_one_rebuilds_trials_and_c
     qtbot.waitUntil(lambda: window.trials.model.rowCount() == 1
                     and window.run.state.trials["t1"].iteration == 1, timeout=5000)
     window.close()
+
+
+def many_trials_state(trials=12, points=400):
+    """``trials`` curves far apart (trial i around 100 * i), so a point on one is many pixels from the others."""
+    from rlstudio.core.events import TrialState
+
+    state = ExperimentState(spec={"env": {"id": "CartPole-v1"}})
+    for t in range(trials):
+        trial = TrialState(f"trial_{t:02d}", {"lr": 0.001}, "running")
+        trial.results = [{"iteration": i + 1, "timesteps": (i + 1) * 100, "episode_return_mean": 100.0 * t
+                          + 3 * np.sin(i / 7)} for i in range(points)]
+        state.trials[trial.trial_id] = trial
+    return state
+
+
+def shown_panel(qtbot, state):
+    from rlstudio.gui.panels.curves import CurvesPanel
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(800, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_state(state)
+    panel.plot.grab()
+    return panel
+
+
+def widget_pos(panel, x, y):
+    """Where the view point (x, y) is in the plot widget (for mouse events)."""
+    from PySide6.QtCore import QPointF
+
+    scene = panel.plot.getPlotItem().vb.mapViewToScene(QPointF(x, y))
+    return panel.plot.mapFromScene(scene)
+
+
+def test_log_scale_fits_the_curves_and_the_success_line_moves_with_it(qtbot):
+    """On a log axis the view fits log10 of the values (the success line at 475 is not a bound) and the line
+    sits at log10(475); returns far above 308 must not overflow the axis label's unit prefix."""
+    state = many_trials_state()
+    for trial in state.trials.values():
+        for r in trial.results:
+            r["episode_return_mean"] += 5  # trial_00 between 2 and 8, trial_10 (the highest thin one) ~1005
+    panel = shown_panel(qtbot, state)
+    panel.log_scale.setChecked(True)
+    panel.plot.grab()
+    low, high = panel.plot.getPlotItem().vb.viewRange()[1]
+    assert 0 < low < np.log10(2) and np.log10(1108) < high < np.log10(2000)
+    assert panel.threshold_line.isVisible() and panel.threshold_line.value() == pytest.approx(np.log10(475))
+    panel.log_scale.setChecked(False)
+    panel.plot.grab()
+    assert panel.threshold_line.value() == 475
+    assert panel.plot.getPlotItem().vb.viewRange()[1][1] > 1100
+

@@ -93,7 +93,7 @@ class CurvesPanel(QWidget):
                                               pen=pg.mkPen("#2a6", width=1, style=Qt.PenStyle.DashLine),
                                               label="success", labelOpts={"position": 0.05, "color": "#2a6"})
         self.threshold_line.setVisible(False)
-        self.plot.addItem(self.threshold_line)
+        self.plot.addItem(self.threshold_line, ignoreBounds=True)  # the view fits the curves, as on a linear axis
         self.plot.scene().sigMouseMoved.connect(self._on_plot_mouse_moved)
         choose = QHBoxLayout()
         choose.addWidget(QLabel("Metric"))
@@ -132,9 +132,12 @@ class CurvesPanel(QWidget):
         self._state = state
         env_id = ((state.spec or {}).get("env") or {}).get("id")
         threshold = catalog.SUCCESS_THRESHOLDS.get(env_id or "")
-        self.threshold_line.setVisible(threshold is not None and self.metric_box.currentData() == "episode_return_mean")
-        if threshold is not None:
-            self.threshold_line.setValue(threshold)
+        log = self.log_scale.isChecked()
+        self.threshold_line.setVisible(threshold is not None and self.metric_box.currentData() == "episode_return_mean"
+                                       and (threshold > 0 or not log))
+        if threshold is not None and (threshold > 0 or not log):
+            # a line is not moved by the plot's log mode: on a log axis its position is log10 of the value
+            self.threshold_line.setValue(math.log10(threshold) if log else threshold)
         best = state.best_trial()
         self.best = best.trial_id if best else None
         for trial_id in state.trials:
@@ -219,9 +222,11 @@ class CurvesPanel(QWidget):
                 smooth.setZValue(10 if emphasised else 0)
         if force or self._axes != (x_key, y_key, self.log_scale.isChecked()):
             self._axes = (x_key, y_key, self.log_scale.isChecked())
-            self.plot.setLogMode(y=self.log_scale.isChecked())
+            # labels first: a label re-scales its unit prefix from the axis range, which right after switching to
+            # log mode is still the linear one (10 ** 800 overflows)
             self.plot.setLabel("bottom", X_AXES[x_key])
             self.plot.setLabel("left", METRICS[y_key])
+            self.plot.setLogMode(y=self.log_scale.isChecked())
             self._auto_range = True
             self._range = None
         self._fit_view()
