@@ -1,9 +1,10 @@
 """Redraw cost of the Curves panel with 64 trials × 10,000 points each (target: one redraw <= 16 ms).
 
 Measures, offscreen (Qt's software rasteriser, what a desktop without OpenGL uses too), after each live update
-that appends one point to every trial: the data update (``set_state``: new points, smoothing, decimation) and
-one full redraw of the plot (``grab()`` paints every item into a pixmap). Medians over the repeats. Baseline in
-the same run: one trial of 10,000 points.
+that appends one point to every trial: the data update (``set_state``: new points, smoothing, pyqtgraph's
+decimation of the curves that have their own items) and one full redraw of the plot (``grab()`` paints every
+item into a pixmap; the thin curves of many trials are decimated there, at paint). Medians over the repeats.
+Baseline in the same run: one trial of 10,000 points.
 
     python bench/curves_redraw.py [--trials 64] [--points 10000]
 """

@@ -175,6 +175,103 @@ def widget_pos(panel, x, y):
     return panel.plot.mapFromScene(scene)
 
 
+def test_many_trials_are_drawn_by_one_item_and_a_click_on_one_selects_that_trial(qtbot):
+    from PySide6.QtCore import Qt
+
+    from rlstudio.gui.panels.curves import trial_color
+    from rlstudio.gui.panels.trials import TrialsPanel
+
+    state = many_trials_state()
+    panel = shown_panel(qtbot, state)
+    trials = TrialsPanel()
+    qtbot.addWidget(trials)
+    trials.set_state(state, {tid: panel.color_of(tid) for tid in state.trials})
+    panel.trial_clicked.connect(trials.select)
+    best = panel.best
+    assert best == "trial_11" and not panel.legend.isVisible()
+    # the best trial has its own (thick) curves; the others are thin curves in one item, each in its colour
+    assert set(panel._items) == {best}
+    assert set(panel.thin_curves.trial_ids()) == set(state.trials) - {best}
+    for index, tid in enumerate(state.trials):
+        if tid != best:
+            assert panel.thin_curves._curves[tid].pen.color() == trial_color(index) == panel.color_of(tid)
+            assert panel.thin_curves._curves[tid].pen.widthF() == 1
+
+    x = 200 * 100.0  # iteration 200: its value is 100 * t + 3 sin(199 / 7)
+    with qtbot.waitSignal(panel.trial_clicked) as clicked:
+        qtbot.mouseClick(panel.plot.viewport(), Qt.MouseButton.LeftButton,
+                         pos=widget_pos(panel, x, 300 + 3 * np.sin(199 / 7)))
+    assert clicked.args == ["trial_03"]
+    assert panel.selected == "trial_03" and trials.selected() == "trial_03"
+    # the selected trial is now drawn by its own, emphasised items, with all its points
+    assert "trial_03" not in panel.thin_curves.trial_ids()
+    raw, smooth = panel._items["trial_03"]
+    assert smooth.isVisible() and raw.isVisible() and len(smooth.xData) == 400 and smooth.zValue() == 10
+
+    with qtbot.waitSignal(panel.trial_clicked) as clicked:  # an emphasised curve is clicked through its item
+        qtbot.mouseClick(panel.plot.viewport(), Qt.MouseButton.LeftButton,
+                         pos=widget_pos(panel, x, float(panel._series[best][3][199])))
+    assert clicked.args == [best] and panel.selected == best
+    # trial_03 is thin again; its hidden items keep no data
+    assert "trial_03" in panel.thin_curves.trial_ids() and not smooth.isVisible() and smooth.xData is None
+
+    with qtbot.assertNotEmitted(panel.trial_clicked):  # between two curves (50 units ≈ 20 px from each)
+        qtbot.mouseClick(panel.plot.viewport(), Qt.MouseButton.LeftButton, pos=widget_pos(panel, x, 550))
+    assert panel.selected == best
+
+
+def test_a_click_between_thin_curves_picks_the_nearest(qtbot):
+    from PySide6.QtCore import QPointF
+
+    panel = shown_panel(qtbot, many_trials_state())
+    vb = panel.plot.getPlotItem().vb
+    _, py = vb.viewPixelSize()
+    x, y4 = 100 * 100.0, 400 + 3 * np.sin(99 / 7)
+    near_4 = vb.mapViewToScene(QPointF(x, y4 + 1.5 * py))
+    near_5 = vb.mapViewToScene(QPointF(x, y4 + 100 - 2 * py))
+    assert panel.thin_curves.trial_at(near_4) == "trial_04"
+    assert panel.thin_curves.trial_at(near_5) == "trial_05"
+    assert panel.thin_curves.trial_at(vb.mapViewToScene(QPointF(x, y4 + 8 * py))) is None
+
+
+def test_thin_curves_are_decimated_incrementally_like_all_at_once(qtbot):
+    """Live updates extend each thin curve's decimation and path; the result is the one a fresh panel draws
+    (pyqtgraph's peak decimation: max and min of each bin of ds points at the bin's middle x), plus the newest,
+    incomplete bin."""
+    state = many_trials_state(trials=10, points=3000)
+    panel = shown_panel(qtbot, state)
+    first = panel.thin_curves._curves["trial_00"]
+    step = 0
+    while step < 40 or len(first.x) % first.ds == 0:  # and end with an incomplete bin
+        for trial in state.trials.values():
+            i = len(trial.results)
+            trial.results.append({**trial.results[-1], "iteration": i + 1, "timesteps": (i + 1) * 100,
+                                  "episode_return_mean": trial.results[-1]["episode_return_mean"] + step % 5 - 2})
+        panel.set_state(state)
+        panel.plot.grab()
+        step += 1
+    fresh = shown_panel(qtbot, state)
+    vb = panel.plot.getPlotItem().vb
+    assert vb.viewRange() == fresh.plot.getPlotItem().vb.viewRange()
+    (x0, x1), _ = vb.viewRange()
+    for tid in panel.thin_curves.trial_ids():
+        curve = panel.thin_curves._curves[tid]
+        x, s = panel._series[tid][1], panel._series[tid][3]
+        ds, bins = curve.ds, len(x) // curve.ds
+        assert ds > 1 and curve.bins == bins
+        assert np.array_equal(curve.dx, np.repeat(x[ds // 2:bins * ds:ds], 2))
+        peaks = s[:bins * ds].reshape(bins, ds)
+        assert np.array_equal(curve.dy[0::2], peaks.max(axis=1)) and np.array_equal(curve.dy[1::2], peaks.min(axis=1))
+        drawn = panel.thin_curves._path(curve, x0, x1, vb.width())
+        redrawn = fresh.thin_curves._path(fresh.thin_curves._curves[tid], x0, x1, vb.width())
+        elements = [(drawn.elementAt(i).x, drawn.elementAt(i).y) for i in range(drawn.elementCount())]
+        assert elements == [(redrawn.elementAt(i).x, redrawn.elementAt(i).y) for i in range(redrawn.elementCount())]
+        tail = s[bins * ds:]
+        tail_x = x[bins * ds + min(ds // 2, len(tail) - 1)]
+        # the newest points are drawn (QPainterPath drops a line to the point it is at: one vertex if max == min)
+        assert len(tail) and elements[-1] == (tail_x, tail.min()) and (tail_x, tail.max()) in elements[-2:]
+
+
 def test_log_scale_fits_the_curves_and_the_success_line_moves_with_it(qtbot):
     """On a log axis the view fits log10 of the values (the success line at 475 is not a bound) and the line
     sits at log10(475); returns far above 308 must not overflow the axis label's unit prefix."""
@@ -188,8 +285,43 @@ def test_log_scale_fits_the_curves_and_the_success_line_moves_with_it(qtbot):
     low, high = panel.plot.getPlotItem().vb.viewRange()[1]
     assert 0 < low < np.log10(2) and np.log10(1108) < high < np.log10(2000)
     assert panel.threshold_line.isVisible() and panel.threshold_line.value() == pytest.approx(np.log10(475))
+    smoothed = np.concatenate([panel._series[tid][3] for tid in panel.thin_curves.trial_ids()])
+    assert panel.thin_curves.dataBounds(1) == pytest.approx(np.log10([smoothed.min(), smoothed.max()]))
     panel.log_scale.setChecked(False)
     panel.plot.grab()
     assert panel.threshold_line.value() == 475
     assert panel.plot.getPlotItem().vb.viewRange()[1][1] > 1100
 
+
+def test_hover_reads_the_values_of_all_trials_at_the_mouse(qtbot):
+    from PySide6.QtCore import QPointF
+
+    panel = shown_panel(qtbot, many_trials_state())
+    panel._on_plot_mouse_moved(panel.plot.getPlotItem().vb.mapViewToScene(QPointF(100 * 100.0, 500)))
+    text = panel.readout.text()
+    assert text.startswith("Timesteps ≈ 1e+04")
+    assert f"trial_07: {700 + 3 * np.sin(99 / 7):.4g}" in text and text.count("trial_") == 12
+
+
+def test_a_ninth_trial_moves_the_others_to_thin_curves_and_back_after_clear(qtbot):
+    full = many_trials_state(trials=10, points=50)
+    state = ExperimentState(spec=full.spec)
+    panel = shown_panel(qtbot, state)
+    for tid, trial in full.trials.items():
+        state.trials[tid] = trial
+        panel.set_state(state)
+        panel.plot.grab()
+        if len(state.trials) <= 8:  # each trial its own curves, in the legend
+            assert set(panel._items) == set(state.trials) and not panel.thin_curves.trial_ids()
+            assert all(raw.isVisible() and smooth.isVisible() for raw, smooth in panel._items.values())
+            assert panel.legend.isVisible()
+    best = panel.best
+    assert set(panel.thin_curves.trial_ids()) == set(state.trials) - {best} and not panel.legend.isVisible()
+    for tid, (raw, smooth) in panel._items.items():  # the first 8 keep hidden, empty items
+        assert (raw.isVisible(), smooth.isVisible()) == ((True, True) if tid == best else (False, False))
+        assert tid == best or raw.xData is None and smooth.xData is None
+    panel.clear()
+    assert not panel._items and not panel.thin_curves.trial_ids() and panel.thin_curves.boundingRect().isEmpty()
+    small = ExperimentState.replay(recorded_events())
+    panel.set_state(small)
+    assert len(panel._items) == 2 and panel.legend.isVisible() and not panel.thin_curves.trial_ids()

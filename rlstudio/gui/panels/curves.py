@@ -1,4 +1,5 @@
-"""Live learning curves: one persistent pyqtgraph item per trial, updated with ``setData`` (never rebuilt).
+"""Live learning curves: persistent pyqtgraph items per trial, updated with ``setData`` (never rebuilt); with many
+trials the thin curves of the trials that are not emphasised are drawn by one item (``ThinCurves``).
 
 Run alone with a recorded event log:  python -m rlstudio.gui.panels.curves --demo [events.jsonl]
 """
@@ -9,8 +10,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPainterPath
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from rlstudio.core import catalog
@@ -57,9 +58,301 @@ def series(results: list[dict], x_key: str, y_key: str) -> tuple[np.ndarray, np.
 
 
 #: above this many trials the faint raw curves are drawn only for the best and the selected trial, the others'
-#: smoothed curves are 1 px wide (Qt draws thin lines several times faster; 64 trials stay readable) and the
-#: legend is hidden (the trials table shows each trial's colour)
+#: smoothed curves are 1 px wide (Qt draws thin lines several times faster; 64 trials stay readable) and drawn
+#: by one ``ThinCurves`` item, and the legend is hidden (the trials table shows each trial's colour)
 MANY_TRIALS = 8
+
+
+def log10_or_nan(y: np.ndarray) -> np.ndarray:
+    """log10 of the positive values, NaN (a gap in the curve) for the others: what a log axis can show."""
+    out = np.full(len(y), np.nan)
+    positive = y > 0
+    out[positive] = np.log10(y[positive])
+    return out
+
+
+def distance_to_polyline(x: np.ndarray, y: np.ndarray) -> float:
+    """Distance from the origin to the polyline through (x, y) (NaN points are gaps); inf if there is none."""
+    if len(x) == 1:
+        d = math.hypot(x[0], y[0])
+        return d if math.isfinite(d) else math.inf
+    ax, ay, dx, dy = x[:-1], y[:-1], np.diff(x), np.diff(y)
+    length2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(np.where(length2 > 0, -(ax * dx + ay * dy) / length2, 0.0), 0.0, 1.0)
+        d = np.hypot(ax + t * dx, ay + t * dy)
+    d = d[np.isfinite(d)]
+    return float(d.min()) if len(d) else math.inf
+
+
+class _Thin:
+    """One trial's curve in ``ThinCurves``: its points, its peak decimation and the path drawn from it."""
+
+    __slots__ = ("trial_id", "index", "x", "y", "pen", "bounds", "ds", "bins", "dx", "dy", "path", "path_key",
+                 "path_end", "drawn", "drawn_key")
+
+    def __init__(self, trial_id: str, index: int, pen):
+        self.trial_id, self.index, self.pen = trial_id, index, pen
+        self.x = self.y = np.empty(0)
+        self.bounds = None  # (x min, x max, y min, y max, smallest positive y or inf)
+        self.ds = 0  # points per bin of the decimation below (0: none yet)
+        self.bins = 0  # complete bins in dx, dy
+        self.dx = self.dy = np.empty(0)  # 2 vertices (max, then min, at the bin's middle x) per complete bin
+        self.path, self.path_key, self.path_end = None, None, 0  # path of vertices [key's start, path_end)
+        self.drawn, self.drawn_key = None, None  # that path plus the last, incomplete bin
+
+
+class ThinCurves(pg.GraphicsObject):
+    """The thin curves of many trials, drawn by one item: each trial's path with its own pen, in trial order.
+
+    With one pyqtgraph item per curve, 64 trials cost ~0.1 ms of Python each per redraw besides the drawing
+    itself (every item's bounds recomputed after each view change, per-item paint set-up): more than the
+    drawing. Here each trial keeps a peak decimation (the max and the min of each bin of ``ds`` points, at the
+    bin's middle x, as pyqtgraph's "peak" downsampling; ~1 bin per pixel of the view) that is extended as
+    points arrive, and the path built from it, extended too; the newest, incomplete bin is drawn as well.
+    Clicking within ``HIT_PX`` pixels of a curve emits ``sigClicked(trial_id)`` (the nearest curve wins)."""
+
+    sigClicked = Signal(str)
+    HIT_PX = 4  # as the per-trial curves: setCurveClickable(width=8)
+    EXTEND_MAX = 64  # vertices appended to a path one by one; more: the path is rebuilt at once
+
+    def __init__(self):
+        super().__init__()
+        self._curves: dict[str, _Thin] = {}
+        self._drawing_order: list[_Thin] | None = None
+        self._log_y = False
+        self._rect: QRectF | None = None
+        self._data_rect: tuple | None = None
+        self._bounds_dirty = True
+
+    # ---- data (``changed()`` once after a batch of ``set_curve``/``remove``) -----------------------------
+
+    def set_curve(self, trial_id: str, index: int, x: np.ndarray, y: np.ndarray, color: QColor,
+                  appended: bool = False) -> None:
+        """The trial's points; ``appended``: x, y extend the points given last time (their start is unchanged)."""
+        curve = self._curves.get(trial_id)
+        if curve is None or not appended or len(x) < len(curve.x):
+            curve = self._curves[trial_id] = _Thin(trial_id, index, pg.mkPen(color, width=1))
+            self._drawing_order = None
+        new_x, new_y = x[len(curve.x):], y[len(curve.y):]
+        if len(new_x):
+            positive = new_y[new_y > 0]
+            new = (float(new_x.min()), float(new_x.max()), float(new_y.min()), float(new_y.max()),
+                   float(positive.min()) if len(positive) else math.inf)
+            old = curve.bounds
+            curve.bounds = new if old is None else (min(old[0], new[0]), max(old[1], new[1]), min(old[2], new[2]),
+                                                    max(old[3], new[3]), min(old[4], new[4]))
+            self._bounds_dirty = True
+        curve.x, curve.y = x, y
+
+    def remove(self, trial_id: str) -> None:
+        if self._curves.pop(trial_id, None) is not None:
+            self._drawing_order = None
+            self._bounds_dirty = True
+
+    def clear(self) -> None:
+        self._curves.clear()
+        self._drawing_order = None
+        self._bounds_dirty = True
+        self.changed()
+
+    def trial_ids(self) -> list[str]:
+        return list(self._curves)
+
+    def changed(self) -> None:
+        """Redraw; tell the view box if the bounds changed."""
+        if self._bounds_dirty:
+            self._bounds_dirty = False
+            self._data_rect = None
+            self.prepareGeometryChange()
+            self._rect = None
+            self.informViewBoundsChanged()
+        self.update()
+
+    def setLogMode(self, x_log: bool, y_log: bool) -> None:  # called by PlotItem.setLogMode (y only is used)
+        if y_log != self._log_y:
+            self._log_y = y_log
+            for curve in self._curves.values():
+                curve.path_key = curve.drawn_key = None
+            self._bounds_dirty = True
+            self.changed()
+
+    # ---- bounds ------------------------------------------------------------------------------------------
+
+    def _bounds(self) -> tuple | None:
+        """(x min, x max, y min, y max) of all curves as drawn (log10 y on a log axis), None if nothing."""
+        if self._data_rect is None:
+            b = [c.bounds for c in self._curves.values() if c.bounds is not None]
+            if not b:
+                self._data_rect = ()
+            elif self._log_y:
+                low, high = min(v[4] for v in b), max(v[3] for v in b)
+                self._data_rect = (min(v[0] for v in b), max(v[1] for v in b), math.log10(low),
+                                   math.log10(high)) if high > 0 and math.isfinite(low) else ()
+            else:
+                self._data_rect = (min(v[0] for v in b), max(v[1] for v in b), min(v[2] for v in b),
+                                   max(v[3] for v in b))
+        return self._data_rect or None
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
+        b = self._bounds()
+        if b is None:
+            return (None, None)
+        return (b[0], b[1]) if ax == 0 else (b[2], b[3])
+
+    def boundingRect(self) -> QRectF:
+        if self._rect is None:
+            b = self._bounds()
+            if b is None:
+                self._rect = QRectF()
+            else:
+                px, py = self.pixelVectors()  # a pixel's margin for the pen
+                px = px.length() if px is not None else 0.0
+                py = py.length() if py is not None else 0.0
+                self._rect = QRectF(b[0] - px, b[2] - py, b[1] - b[0] + 2 * px, b[3] - b[2] + 2 * py)
+        return self._rect
+
+    def viewTransformChanged(self) -> None:
+        super().viewTransformChanged()
+        self.prepareGeometryChange()  # the pixel margin changed
+        self._rect = None
+
+    # ---- drawing -----------------------------------------------------------------------------------------
+
+    def _ordered(self) -> list[_Thin]:
+        if self._drawing_order is None:
+            self._drawing_order = sorted(self._curves.values(), key=lambda c: c.index)
+        return self._drawing_order
+
+    def _y(self, y: np.ndarray) -> np.ndarray:
+        return log10_or_nan(y) if self._log_y else y
+
+    @staticmethod
+    def _decimate(curve: _Thin, ds: int) -> None:
+        """Bring the curve's complete bins of ``ds`` points up to date (only the new ones are computed)."""
+        if ds != curve.ds:
+            curve.ds, curve.bins, curve.path_key, curve.drawn_key = ds, 0, None, None
+            curve.dx = curve.dy = np.empty(0)
+        if ds == 1:  # a bin per point: the points themselves
+            curve.dx, curve.dy, curve.bins = curve.x, curve.y, len(curve.x)
+            return
+        bins = len(curve.x) // ds
+        if bins > curve.bins:
+            start, stop, count = curve.bins * ds, bins * ds, bins - curve.bins
+            peaks = curve.y[start:stop].reshape(count, ds)
+            dy = np.empty(2 * count)
+            dy[0::2] = peaks.max(axis=1)
+            dy[1::2] = peaks.min(axis=1)
+            curve.dx = np.concatenate([curve.dx, np.repeat(curve.x[start + ds // 2:stop:ds], 2)])
+            curve.dy = np.concatenate([curve.dy, dy])
+            curve.bins = bins
+
+    def _path(self, curve: _Thin, x0: float, x1: float, width: float) -> QPainterPath | None:
+        """The curve's path for the view's x range [x0, x1] that is ``width`` pixels wide."""
+        x, n = curve.x, len(curve.x)
+        if n == 0:
+            return None
+        ds = 1
+        if n > 1 and width > 0:
+            spacing = (x[-1] - x[0]) / (n - 1)
+            target = (x1 - x0) / spacing / width if spacing > 0 else 1.0
+            if math.isfinite(target) and target > 1:
+                # hysteresis: a view that grows a little with each new point keeps its bins (and cached path)
+                ds = curve.ds if curve.ds and 0.8 * target <= curve.ds <= 1.25 * target else int(target)
+        self._decimate(curve, ds)
+        per_bin = 1 if ds == 1 else 2
+        if x[0] >= x0 and x[-1] <= x1:  # all in view (the usual case, following a run)
+            first_bin, last_bin = 0, -(-n // ds)
+        else:  # the bins in view, and one more on each side so the curve reaches the edges
+            first_bin = max(int(np.searchsorted(x, x0)) - ds, 0) // ds
+            last_bin = -(-min(int(np.searchsorted(x, x1)) + ds, n) // ds)
+        start, end = first_bin * per_bin, min(last_bin, curve.bins) * per_bin
+        key = (ds, start, self._log_y)
+        if curve.path_key != key or end < curve.path_end or end - curve.path_end > self.EXTEND_MAX \
+                or self._log_y and end != curve.path_end:
+            if end - start >= 2:
+                curve.path = pg.arrayToQPath(curve.dx[start:end], self._y(curve.dy[start:end]),
+                                             connect="finite" if self._log_y else "all")
+            else:
+                curve.path = QPainterPath()
+                if end > start:
+                    curve.path.moveTo(float(curve.dx[start]), float(self._y(curve.dy[start:end])[0]))
+            curve.path_key, curve.path_end, curve.drawn_key = key, end, None
+        elif end > curve.path_end:  # a few new vertices: append them
+            path, dx, dy = curve.path, curve.dx, curve.dy
+            for i in range(curve.path_end, end):
+                if path.elementCount():
+                    path.lineTo(float(dx[i]), float(dy[i]))
+                else:
+                    path.moveTo(float(dx[i]), float(dy[i]))
+            curve.path_end, curve.drawn_key = end, None
+        if last_bin <= curve.bins:  # the incomplete bin is not in view (or there is none)
+            return curve.path
+        drawn_key = (key, end, n)
+        if curve.drawn_key != drawn_key:
+            tail = curve.y[curve.bins * ds:]
+            tail_x = float(x[curve.bins * ds + min(ds // 2, len(tail) - 1)])
+            tail_y = self._y(np.array([tail.max(), tail.min()]))
+            drawn = QPainterPath(curve.path)
+            pen_down = drawn.elementCount() > 0 and (not self._log_y or end > start and
+                                                     math.isfinite(self._y(curve.dy[end - 1:end])[0]))
+            for value in tail_y:
+                if math.isfinite(value):
+                    if pen_down:
+                        drawn.lineTo(tail_x, float(value))
+                    else:
+                        drawn.moveTo(tail_x, float(value))
+                    pen_down = True
+                else:
+                    pen_down = False
+            curve.drawn, curve.drawn_key = drawn, drawn_key
+        return curve.drawn
+
+    def paint(self, painter: QPainter, *args) -> None:
+        vb = self.getViewBox()
+        if vb is None or not self._curves:
+            return
+        (x0, x1), _ = vb.viewRange()
+        width = vb.width()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for curve in self._ordered():
+            path = self._path(curve, x0, x1, width)
+            if path is not None:
+                painter.setPen(curve.pen)
+                painter.drawPath(path)
+
+    # ---- clicks ------------------------------------------------------------------------------------------
+
+    def trial_at(self, scene_pos) -> str | None:
+        """The trial whose curve passes nearest to ``scene_pos`` (within ``HIT_PX`` pixels), None if none does.
+        Measured on the points themselves, not the decimation (which stays within a bin of them)."""
+        vb = self.getViewBox()
+        if vb is None or not self._curves:
+            return None
+        pos = self.mapFromScene(scene_pos)
+        px, py = vb.viewPixelSize()
+        if not px or not py:
+            return None
+        cx, cy, reach = pos.x(), pos.y(), self.HIT_PX * px
+        found, nearest = None, float(self.HIT_PX)
+        for curve in self._ordered():  # in drawing order: of equally near curves, the one drawn on top wins
+            x = curve.x
+            lo = max(int(np.searchsorted(x, cx - reach)) - 1, 0)
+            hi = min(int(np.searchsorted(x, cx + reach, side="right")) + 1, len(x))
+            if hi <= lo:
+                continue
+            d = distance_to_polyline((x[lo:hi] - cx) / px, (self._y(curve.y[lo:hi]) - cy) / py)
+            if d <= nearest:
+                found, nearest = curve.trial_id, d
+        return found
+
+    def mouseClickEvent(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        trial_id = self.trial_at(ev.scenePos())
+        if trial_id is not None:
+            ev.accept()
+            self.sigClicked.emit(trial_id)
 
 
 class CurvesPanel(QWidget):
@@ -94,6 +387,9 @@ class CurvesPanel(QWidget):
                                               label="success", labelOpts={"position": 0.05, "color": "#2a6"})
         self.threshold_line.setVisible(False)
         self.plot.addItem(self.threshold_line, ignoreBounds=True)  # the view fits the curves, as on a linear axis
+        self.thin_curves = ThinCurves()  # with many trials: the curves of those not emphasised
+        self.thin_curves.sigClicked.connect(self._on_curve_clicked)
+        self.plot.addItem(self.thin_curves)
         self.plot.scene().sigMouseMoved.connect(self._on_plot_mouse_moved)
         choose = QHBoxLayout()
         choose.addWidget(QLabel("Metric"))
@@ -111,8 +407,10 @@ class CurvesPanel(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.readout)
         self._state = None
+        # trial -> its own (raw, smooth) curves; with many trials only the emphasised trials have them
         self._items: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
-        self._order: list[str] = []
+        self._order: list[str] = []  # trials in arrival order: the index is the colour
+        self._index: dict[str, int] = {}
         self.selected: str | None = None
         self.best: str | None = None
         self._series: dict[str, tuple] = {}  # trial -> (results seen, x, y, smoothed)
@@ -141,17 +439,19 @@ class CurvesPanel(QWidget):
         best = state.best_trial()
         self.best = best.trial_id if best else None
         for trial_id in state.trials:
-            if trial_id not in self._items:
-                self._add_item(trial_id)
+            if trial_id not in self._index:
+                self._index[trial_id] = len(self._order)
+                self._order.append(trial_id)
         self._redraw()
 
-    def _add_item(self, trial_id: str) -> None:
-        color = trial_color(len(self._order))
-        self._order.append(trial_id)
+    def _add_items(self, trial_id: str) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
+        """The trial's own curves (raw, smooth), made when it is first drawn by them rather than by
+        ``thin_curves``: with many trials only the emphasised ones ever have items."""
+        color = self.color_of(trial_id)
         faint = QColor(color)
         faint.setAlpha(60)
-        # ~1 point per pixel after peak decimation (pyqtgraph's default is 5): 64 trials × 10k points redraw in
-        # ~12 ms instead of ~37 ms, with every peak still drawn
+        # ~1 point per pixel after peak decimation (pyqtgraph's default is 5): fewer vertices to draw, every peak
+        # still drawn
         raw = self.plot.plot([], [], pen=pg.mkPen(faint, width=1), skipFiniteCheck=True, autoDownsampleFactor=1.0)
         smooth = self.plot.plot([], [], pen=pg.mkPen(color, width=2), name=trial_id, skipFiniteCheck=True,
                                 autoDownsampleFactor=1.0)
@@ -161,6 +461,7 @@ class CurvesPanel(QWidget):
             item.setCurveClickable(True, width=8)
             item.sigClicked.connect(lambda _item, *_a, tid=trial_id: self._on_curve_clicked(tid))
         self._items[trial_id] = (raw, smooth)
+        return raw, smooth
 
     def clear(self) -> None:
         for raw, smooth in self._items.values():
@@ -168,7 +469,9 @@ class CurvesPanel(QWidget):
             self.plot.removeItem(smooth)
             self.legend.removeItem(smooth)
         self._items.clear()
+        self.thin_curves.clear()
         self._order.clear()
+        self._index.clear()
         self._series.clear()
         self._bounds.clear()
         self._emphasised.clear()
@@ -177,7 +480,8 @@ class CurvesPanel(QWidget):
         self.selected = self.best = None
 
     def color_of(self, trial_id: str) -> QColor:
-        return trial_color(self._order.index(trial_id)) if trial_id in self._order else QColor("#444")
+        index = self._index.get(trial_id)
+        return trial_color(index) if index is not None else QColor("#444")
 
     def _redraw(self, force: bool = False) -> None:
         """Give each curve the points that arrived since the last call (all of them after a control change).
@@ -192,15 +496,16 @@ class CurvesPanel(QWidget):
             self._series.clear()
             self._bounds.clear()
             self._range = None
-        many = len(self._items) > MANY_TRIALS
+        many = len(self._order) > MANY_TRIALS
         self.legend.setVisible(not many)  # 64 names would cover the plot; the trials table shows the colours
-        for trial_id, (raw, smooth) in self._items.items():
+        for index, trial_id in enumerate(self._order):
             trial = self._state.trials.get(trial_id)
             results = trial.results if trial else []
             cached = self._series.get(trial_id)
             seen = cached[0] if cached else 0
             emphasised = trial_id in (self.best, self.selected)
             show_raw = weight > 0 and (emphasised or not many)
+            thin = many and not emphasised  # drawn by self.thin_curves, not by its own items
             changed = len(results) > seen or cached is None
             if changed:
                 x_new, y_new = series(results[seen:], x_key, y_key)
@@ -210,16 +515,35 @@ class CurvesPanel(QWidget):
                             np.concatenate([cached[3], s_new])) if cached is not None else (x_new, y_new, s_new))
                 self._series[trial_id] = (len(results), x, y, s)
                 self._extend_bounds(trial_id, x_new, y_new)
-                smooth.setData(x, s)
             look = (emphasised, many, show_raw)
-            if changed and show_raw or look != self._emphasised.get(trial_id) and show_raw:
-                _, x, y, _ = self._series[trial_id]
-                raw.setData(x, y)  # a hidden raw curve is not kept up to date: it costs a redraw each time
-            if look != self._emphasised.get(trial_id):
+            restyle = look != self._emphasised.get(trial_id)
+            _, x, y, s = self._series[trial_id]
+            if thin:
+                if changed or restyle:
+                    self.thin_curves.set_curve(trial_id, index, x, s, trial_color(index),
+                                               appended=not restyle and cached is not None)
+            else:
+                raw, smooth = self._items.get(trial_id) or self._add_items(trial_id)
+                if changed or restyle:
+                    smooth.setData(x, s)
+                    if show_raw:
+                        raw.setData(x, y)
+            if restyle:
                 self._emphasised[trial_id] = look
-                raw.setVisible(show_raw)
-                smooth.setPen(pg.mkPen(self.color_of(trial_id), width=4 if emphasised else (1 if many else 2)))
-                smooth.setZValue(10 if emphasised else 0)
+                if not thin:
+                    self.thin_curves.remove(trial_id)
+                if trial_id in self._items:
+                    raw, smooth = self._items[trial_id]
+                    # a hidden curve keeps no data: pyqtgraph would re-decimate it after every view change
+                    raw.setVisible(show_raw)
+                    if not show_raw:
+                        raw.setData([], [])
+                    smooth.setVisible(not thin)
+                    if thin:
+                        smooth.setData([], [])
+                    smooth.setPen(pg.mkPen(self.color_of(trial_id), width=4 if emphasised else (1 if many else 2)))
+                    smooth.setZValue(10 if emphasised else 0)
+        self.thin_curves.changed()
         if force or self._axes != (x_key, y_key, self.log_scale.isChecked()):
             self._axes = (x_key, y_key, self.log_scale.isChecked())
             # labels first: a label re-scales its unit prefix from the axis range, which right after switching to
