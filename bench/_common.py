@@ -43,7 +43,7 @@ def run_engine(spec: ExperimentSpec, address: str, storage: Path, target: float 
 def run_engine_warm(spec: ExperimentSpec, host, storage: Path, target: float | None = None,
                     settle_s: float = 6.0) -> dict:
     """What the app does on Start: a runner started beforehand (``runner --serve``: connected, Tune/RLlib/torch
-    imported; trials on the session's pre-started workers) gets the folder; timed from handing it over."""
+    imported, workers pre-started for its trials) gets the folder; timed from handing it over."""
     import os
 
     proc = subprocess.Popen([sys.executable, "-m", "rlstudio.engine.runner", "--serve", "--address", host.address],

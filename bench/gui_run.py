@@ -4,7 +4,7 @@ Opens the real main window (offscreen) with its warm local Ray session and runs 
 (2 at a time on 2 cores) from Start to the end, twice:
 
 * **warm** — as the app does it: Start hands the experiment to the runner it keeps ready (connected, Tune,
-  RLlib and torch imported) and trials start on the session's pre-started workers;
+  RLlib and torch imported, and workers pre-started for its trials);
 * **cold** — the baseline, in the same process and session: a fresh runner process started on Start.
 
 Measured in each: seconds from Start to the first point on the curves (targets: ≤ 3 s warm), the lateness of
@@ -56,6 +56,17 @@ def spec(iterations: int):
     return s
 
 
+def engine_steps(folder: str, started: float) -> dict:
+    """Seconds from Start to the engine's first events: where the time to the first point goes."""
+    from rlstudio.core.events import read_events
+
+    firsts: dict[str, float] = {}
+    for event in read_events(folder):
+        firsts.setdefault(event["event"], event["time"] - started)
+    return {"experiment_started_s": firsts.get("experiment_started"), "trial_started_s": firsts.get("trial_started"),
+            "first_result_s": firsts.get("trial_result")}
+
+
 def run_once(window, app, experiment, warm: bool) -> dict:
     from PySide6.QtCore import QTimer
 
@@ -82,7 +93,7 @@ def run_once(window, app, experiment, warm: bool) -> dict:
     heartbeat.setInterval(HEARTBEAT_MS)
     heartbeat.timeout.connect(beat)
     first_point = None
-    started = time.perf_counter()
+    started, started_wall = time.perf_counter(), time.time()
     window.start_action.trigger()
     heartbeat.start()
     next_sample = 0.0
@@ -99,14 +110,15 @@ def run_once(window, app, experiment, warm: bool) -> dict:
         app.processEvents()
         time.sleep(0.01)
     heartbeat.stop()
-    return {"first_point_s": first_point, "stall_p99_ms": percentile(lateness, 99), "stall_max_ms": max(lateness),
-            "beats": len(lateness), "rss_max_mb": max(memory), "run_s": time.perf_counter() - started,
+    return {**engine_steps(window.run.folder, started_wall), "first_point_s": first_point,
+            "stall_p99_ms": percentile(lateness, 99), "stall_max_ms": max(lateness), "beats": len(lateness), "rss_max_mb": max(memory), "run_s": time.perf_counter() - started,
             "trials": len(window.run.state.trials), "status": window.run.state.status}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=15)
+    parser.add_argument("--only", choices=("warm", "cold"), help="measure one of the two (default: both)")
     args = parser.parse_args()
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -129,18 +141,23 @@ def main() -> int:
     try:
         experiment = spec(args.iterations)
         for label, warm in (("warm", True), ("cold", False)):
+            if args.only not in (None, label):
+                continue
             result = run_once(window, app, experiment, warm)
             print(f"{label}: first curve point after {result['first_point_s']:.2f} s; GUI stall p99 "
                   f"{result['stall_p99_ms']:.1f} ms, max {result['stall_max_ms']:.1f} ms over {result['beats']} "
                   f"beats; GUI RSS max {result['rss_max_mb']:.0f} MB; {result['trials']} trials "
-                  f"{result['status']} in {result['run_s']:.0f} s", flush=True)
+                  f"{result['status']} in {result['run_s']:.0f} s (engine: experiment started "
+                  f"{result['experiment_started_s']:.2f} s, first trial started {result['trial_started_s']:.2f} s, "
+                  f"first result {result['first_result_s']:.2f} s)", flush=True)
             figures.update({f"{label}_{k}": v for k, v in result.items()})
     finally:
         window.document.dirty = False
         window.close()
     heavy = sorted(m for m in ("ray", "torch", "ray.rllib") if m in sys.modules)
     figures.update(gui_heavy_modules_imported=heavy,
-                   ratio_first_point_warm_vs_cold=figures["warm_first_point_s"] / figures["cold_first_point_s"],
+                   ratio_first_point_warm_vs_cold=figures["warm_first_point_s"] / figures["cold_first_point_s"]
+                   if args.only is None else None,
                    targets={"first_point_s": 3.0, "stall_p99_ms": 16.0, "stall_max_ms": 100.0, "rss_max_mb": 600.0})
     print_figures(figures)
     return 0

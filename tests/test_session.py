@@ -1,5 +1,6 @@
 """The session helper: status, joining an existing cluster, "test connection", and a session left to a run."""
 
+import json
 import os
 import socket
 import subprocess
@@ -67,3 +68,55 @@ def test_closing_a_session_ends_its_processes():
     host.close()
     assert procs.still_alive(tree) == []
     assert os.getpid() not in tree
+
+
+WARM_DRIVER = r'''
+import json, os, sys, time
+from pathlib import Path
+import ray
+from rlstudio.engine.session import RaySession, prestart_workers
+
+def idle_workers():
+    out = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::IDLE"):
+                out.add(int(entry.name))
+        except OSError:
+            pass
+    return out
+
+RaySession(sys.argv[1]).start()
+before = idle_workers()
+asked = prestart_workers()
+deadline = time.time() + 60
+while len(idle_workers() - before) < asked and time.time() < deadline:
+    time.sleep(0.2)
+ready = idle_workers() - before
+
+@ray.remote(num_cpus=1)
+class Trial:
+    def where(self):
+        import torch
+        return os.getpid(), torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+
+pid, threads, omp = ray.get(Trial.remote().where.remote())
+print(json.dumps({"asked": asked, "prestarted": sorted(ready), "actor_pid": pid, "threads": threads, "omp": omp}))
+'''
+
+
+def test_a_warm_runner_prestarts_workers_for_its_trials_with_torch_sized_to_their_cpus(ray_session):
+    """What makes Start fast (engine/session.prestart_workers) and keeps concurrent trials from fighting over cores
+    (engine/worker_preload): the trial actor runs in a worker started before it was asked for, and torch in it
+    uses the one thread Ray gives a 1-CPU actor, not one per core of the machine."""
+    proc = subprocess.run([sys.executable, "-c", WARM_DRIVER, ray_session.address], capture_output=True, text=True,
+                          timeout=180, env={**os.environ, **ray_session.runner_env})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["asked"] == 2 and len(report["prestarted"]) == 2
+    assert report["actor_pid"] in report["prestarted"]
+    assert (report["threads"], report["omp"]) == (1, "1")
+    deadline = time.monotonic() + 30  # the workers belong to that driver's job: Ray ends them with it
+    while procs.still_alive(report["prestarted"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert procs.still_alive(report["prestarted"]) == []

@@ -263,7 +263,7 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
 
 
 def _trial_actors_without_runtime_env() -> None:
-    """Let Tune's trial actors start on the session's pre-started, pre-imported workers.
+    """Let Tune's trial actors start on pre-started, pre-imported workers (session.prestart_workers).
 
     Tune creates every trial actor with ``runtime_env={"env_vars": {"PL_DISABLE_FORK": "1"}}``
     (ray/tune/execution/class_cache.py, for PyTorch Lightning). A runtime env that differs from the workers'
@@ -364,14 +364,20 @@ def serve(address: str, token: str | None) -> int:
     """A *warm* runner: connect to the session and import Tune, RLlib and torch now, then wait for one run.
 
     The app keeps one ready while it is idle, so that Start does not pay ~3 s of imports and connecting before
-    the first trial can start. It reads one JSON line ``{"folder": ..., "resume": bool}`` on stdin (EOF: exit),
-    sends its output to that experiment's runner.log, and runs exactly as ``python -m rlstudio.engine.runner``."""
+    the first trial can start, nor ~2.5 s per trial for a new Ray worker: on the app's local session it has
+    workers started for its job ahead (session.prestart_workers). It reads one JSON line
+    ``{"folder": ..., "resume": bool}`` on stdin (EOF: exit), sends its output to that experiment's runner.log,
+    and runs exactly as ``python -m rlstudio.engine.runner``."""
     import json
 
     from rlstudio.engine.session import RaySession
 
     try:
         RaySession(address, token=token).start()
+        if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1":  # the app's own local session
+            from rlstudio.engine.session import prestart_workers
+
+            prestart_workers()
         import ray.rllib.algorithms.ppo  # noqa: F401 - the imports a run needs, done before Start is clicked
         import ray.tune  # noqa: F401
 
