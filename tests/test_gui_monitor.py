@@ -293,14 +293,21 @@ def test_log_scale_fits_the_curves_and_the_success_line_moves_with_it(qtbot):
     assert panel.plot.getPlotItem().vb.viewRange()[1][1] > 1100
 
 
-def test_hover_reads_the_values_of_all_trials_at_the_mouse(qtbot):
+def test_hover_reads_the_values_of_the_curves_nearest_the_mouse(qtbot):
     from PySide6.QtCore import QPointF
 
-    panel = shown_panel(qtbot, many_trials_state())
-    panel._on_plot_mouse_moved(panel.plot.getPlotItem().vb.mapViewToScene(QPointF(100 * 100.0, 500)))
+    panel = shown_panel(qtbot, many_trials_state())  # 12 trials: too many values for one line
+    narrowest = panel.minimumSizeHint().width()
+    panel._on_plot_mouse_moved(panel.plot.getPlotItem().vb.mapViewToScene(QPointF(100 * 100.0, 690)))
     text = panel.readout.text()
-    assert text.startswith("Timesteps ≈ 1e+04")
-    assert f"trial_07: {700 + 3 * np.sin(99 / 7):.4g}" in text and text.count("trial_") == 12
+    assert text.startswith(f"Timesteps ≈ 1e+04 — trial_07: {700 + 3 * np.sin(99 / 7):.4g}, trial_06: ")
+    assert text.count("trial_") == 3 and text.endswith("(the 3 nearest of 12 trials)")
+    panel.readout.setText("x" * 2000)
+    assert panel.minimumSizeHint().width() == narrowest  # a long read-out never widens the panel
+
+    few = shown_panel(qtbot, many_trials_state(trials=4))
+    few._on_plot_mouse_moved(few.plot.getPlotItem().vb.mapViewToScene(QPointF(100 * 100.0, 300)))
+    assert few.readout.text().count("trial_") == 4 and "nearest" not in few.readout.text()
 
 
 def test_a_ninth_trial_moves_the_others_to_thin_curves_and_back_after_clear(qtbot):

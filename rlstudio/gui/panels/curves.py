@@ -12,7 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout,
+                               QWidget)
 
 from rlstudio.core import catalog
 
@@ -61,6 +62,8 @@ def series(results: list[dict], x_key: str, y_key: str) -> tuple[np.ndarray, np.
 #: smoothed curves are 1 px wide (Qt draws thin lines several times faster; 64 trials stay readable) and drawn
 #: by one ``ThinCurves`` item, and the legend is hidden (the trials table shows each trial's colour)
 MANY_TRIALS = 8
+#: with more trials than that, the hover read-out gives the values of the curves nearest the mouse
+HOVER_NEAREST = 3
 
 
 def log10_or_nan(y: np.ndarray) -> np.ndarray:
@@ -373,6 +376,8 @@ class CurvesPanel(QWidget):
         self.smoothing.setToolTip("Exponential smoothing of the curves; the raw values stay faint behind.")
         self.log_scale = QCheckBox("Log scale")
         self.readout = QLabel(" ")
+        # a long read-out is cut at the panel's edge instead of widening the panel (and the window)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.metric_box.currentIndexChanged.connect(self._on_control_changed)
         self.x_axis_box.currentIndexChanged.connect(self._on_control_changed)
         self.smoothing.valueChanged.connect(self._on_control_changed)
@@ -608,14 +613,20 @@ class CurvesPanel(QWidget):
             return
         point = self.plot.getPlotItem().vb.mapSceneToView(pos)
         x_key, y_key = self.x_axis_box.currentData(), self.metric_box.currentData()
-        parts = []
+        values = []
         for trial_id in self._order:  # the cached series: a mouse move must not rebuild 64 × 10,000 points
             cached = self._series.get(trial_id)
             if cached is not None and len(cached[1]):
                 x, y = cached[1], cached[2]
                 i = min(int(np.searchsorted(x, point.x())), len(x) - 1)
-                parts.append(f"{trial_id}: {y[i]:.4g}")
-        self.readout.setText(f"{X_AXES[x_key]} ≈ {point.x():.4g} — " + ", ".join(parts))
+                values.append((trial_id, float(y[i])))
+        suffix = ""
+        if len(values) > MANY_TRIALS:  # a line of 64 values is unreadable: the curves under the mouse
+            target = 10 ** point.y() if self.log_scale.isChecked() else point.y()
+            suffix = f" (the {HOVER_NEAREST} nearest of {len(values)} trials)"
+            values = sorted(values, key=lambda v: abs(v[1] - target))[:HOVER_NEAREST]
+        self.readout.setText(f"{X_AXES[x_key]} ≈ {point.x():.4g} — "
+                             + ", ".join(f"{tid}: {value:.4g}" for tid, value in values) + suffix)
 
 
 def _demo(argv: list[str]) -> int:
