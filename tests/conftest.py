@@ -62,10 +62,18 @@ def run_cli(*args, timeout=600, env=None, **kwargs):
 
 @pytest.fixture(autouse=True)
 def _qt_isolation(request, tmp_path, monkeypatch):
-    """GUI tests: settings in a temp folder, and no top-level widget or thread may outlive the test."""
+    """GUI tests: settings in a temp folder, and no top-level widget or thread may outlive the test. As in the app
+    (gui/app.py), Qt objects are only ever collected on the GUI thread: a collection that a worker thread set off
+    destroyed an earlier test's widgets there and deadlocked against the GUI thread."""
     if "qtbot" not in request.fixturenames:
         yield
         return
+    import gc
+
+    gc.collect()
+    gc.disable()
+    request.addfinalizer(gc.enable)
+    request.addfinalizer(gc.collect)  # finalizers run last-in first-out: collect, then enable
     from PySide6.QtCore import QSettings
     from PySide6.QtGui import QGuiApplication
 

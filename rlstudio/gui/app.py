@@ -19,6 +19,13 @@ def main(args) -> int:
     QCoreApplication.setOrganizationName("RLStudio")
     QCoreApplication.setApplicationName("RL Studio")
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    # Python's cycle collector runs in whichever thread happens to allocate: in a worker thread (validation,
+    # experiment scans) it can destroy Qt objects there, which deadlocks against the GUI thread (seen: Qt's
+    # connection lock held by a destructor waiting for the GIL, the GUI thread holding the GIL waiting for that
+    # lock). pyqtgraph's collector turns automatic collection off and collects on a GUI-thread timer instead.
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    app.garbage_collector = GarbageCollector(interval=1.0)
 
     from rlstudio.gui.main_window import MainWindow
 
