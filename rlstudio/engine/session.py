@@ -77,7 +77,7 @@ RUNNER_ENV = {"RLSTUDIO_WARM_WORKERS": "1"}
 #: what every worker imports when it starts, before any task arrives (torch, RLlib's algorithms, Tune; and it
 #: keeps torch's threads to the CPUs Ray gives each actor): a trial actor then starts in ~0.03 s, not ~2.5 s
 PRELOAD_MODULES = ["rlstudio.engine.worker_preload"]
-#: most workers a warm runner has started for its job ahead of time (each idles at ~400 MB RSS, much of it shared)
+#: most workers a warm runner has started for its job ahead of time (each idles at ~460 MB RSS, much of it shared)
 MAX_PRESTARTED_WORKERS = 8
 
 
