@@ -7,6 +7,26 @@ from rlstudio.engine import procs
 pytestmark = [pytest.mark.gui, pytest.mark.ray]
 
 
+def started_window(qtbot, tmp_path, data: dict):
+    """The app with its own session, the experiment ``data`` opened from a file and started; (window, the
+    session's process ids)."""
+    import yaml
+
+    from rlstudio.gui.main_window import MainWindow
+
+    src = tmp_path / "exp.yaml"
+    src.write_text(yaml.safe_dump(data))
+    window = MainWindow(start_session=True)
+    qtbot.addWidget(window)
+    window.settings.setValue("storage", str(tmp_path / "runs"))
+    window.show()
+    assert window.open_file(src)
+    qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=90000)
+    session_pids = window.session._host.pids()
+    window.start_action.trigger()
+    return window, session_pids
+
+
 def test_session_status_reaches_ready_and_closing_ends_every_ray_process(qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
@@ -44,16 +64,7 @@ def test_start_stop_resume_and_stop_one_trial_from_the_app(qtbot, monkeypatch, t
                                     "num_epochs": 2})
     data["stop"] = {"iterations": 30}
     data["checkpoint"] = {"every": 2, "at_end": True}
-    src = tmp_path / "exp.yaml"
-    src.write_text(yaml.safe_dump(data))
-    window = MainWindow(start_session=True)
-    qtbot.addWidget(window)
-    window.settings.setValue("storage", str(tmp_path / "runs"))
-    window.show()
-    assert window.open_file(src)
-    qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=90000)
-    session_pids = window.session._host.pids()
-    window.start_action.trigger()
+    window, session_pids = started_window(qtbot, tmp_path, data)
     assert window.stop_action.isEnabled() and not window.start_action.isEnabled()
     assert not window.resume_action.isEnabled()
     qtbot.waitUntil(lambda: window.run.state is not None and len(window.run.state.trials) == 2
@@ -118,16 +129,7 @@ def test_closing_the_app_can_leave_a_run_going_which_then_ends_everything(qtbot,
     monkeypatch.setattr(MainWindow, "ask_close_run", lambda self: "leave")
     data = yaml.safe_load((presets_dir() / "cartpole-fast.yaml").read_text())
     data["stop"] = {"iterations": 12}
-    src = tmp_path / "exp.yaml"
-    src.write_text(yaml.safe_dump(data))
-    window = MainWindow(start_session=True)
-    qtbot.addWidget(window)
-    window.settings.setValue("storage", str(tmp_path / "runs"))
-    window.show()
-    assert window.open_file(src)
-    qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=90000)
-    session_pids = window.session._host.pids()
-    window.start_action.trigger()
+    window, session_pids = started_window(qtbot, tmp_path, data)
     qtbot.waitUntil(lambda: window.run.state.best_trial() is not None, timeout=60000)
     runner, folder = window.run.pid, window.run.folder
     window.close()
