@@ -17,7 +17,7 @@ def trial(tid, config, results, group=None, seed=None, evaluation=None):
     if group is not None:
         t.group, t.seed = group, seed
     if evaluation is not None:
-        t.evaluation = evaluation
+        t.evaluations = [evaluation]
     return t
 
 
@@ -119,12 +119,18 @@ def test_comparison_says_when_the_top_two_are_distinguishable():
 
 
 def test_final_return_prefers_evaluation_then_window_then_iteration_mean():
-    evaluated = trial("e", {}, [{"return_window": 400.0}], evaluation={"return_mean": 480.0, "return_std": 3.0})
-    assert stats.final_return(evaluated) == (480.0, "evaluation")
+    evaluated = trial("e", {}, [{"iteration": 3, "return_window": 400.0}],
+                      evaluation={"iteration": 3, "return_mean": 480.0, "return_std": 3.0})
+    assert stats.final_return(evaluated) == (480.0, "evaluation") and evaluated.final_return == 480.0
+    # a confirmation that failed earlier is stale once the trial trained on
+    stale = trial("s", {}, [{"iteration": 3, "return_window": 400.0}, {"iteration": 4, "return_window": 420.0}],
+                  evaluation={"iteration": 3, "return_mean": 380.0})
+    assert stats.final_return(stale) == (420.0, "window") and stale.final_return == 420.0
     windowed = trial("w", {}, [{"return_window": None, "episode_return_mean": 9.0}, {"return_window": 5.0},
                                {"return_window": 7.0, "episode_return_mean": 500.0},
                                {"return_window": None, "episode_return_mean": 2.0}])
-    assert stats.final_return(windowed) == (7.0, "window")
+    assert stats.final_return(windowed) == (7.0, "window")  # never RLlib's mean of the last few episodes
+    assert stats.final_return(trial("f", {}, [{"return_window": None, "episode_return_mean": 500.0}])) == (None, None)
     old = trial("o", {}, [{"episode_return_mean": 9.0}, {"episode_return_mean": float("nan")}, {}])
     assert stats.final_return(old) == (9.0, "iteration mean")
     assert stats.final_return(trial("n", {}, [])) == (None, None)

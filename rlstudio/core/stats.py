@@ -50,38 +50,48 @@ def trial_seed(trial) -> int | None:
 
 
 def trial_evaluation(trial) -> dict | None:
-    """The confirmation evaluation (``trial_evaluated``) of a trial that crossed the target, if there was one."""
+    """The latest confirmation evaluation (``trial_evaluated``) of a trial that crossed the target, if any."""
     return getattr(trial, "evaluation", None)
 
 
+def _result_return(result: dict):
+    """One result's return: the windowed return when the log has the field (None until N episodes ended: never a
+    return from fewer episodes), else RLlib's per-iteration mean (logs written before the window)."""
+    if "return_window" in result:
+        return result.get("return_window")
+    return result.get("episode_return_mean")
+
+
 def final_return(trial) -> tuple[float | None, str | None]:
-    """(value, source) of the return a trial ended with: the evaluation's mean when it was evaluated, else the
-    last windowed return (mean of the last N episodes), else RLlib's last per-iteration mean (older logs)."""
+    """(value, source) of the return a trial ended with: its confirmation evaluation's mean when that was made at
+    its last iteration, else its last windowed return, else (older logs) RLlib's last per-iteration mean. Source
+    is ``evaluation``, ``window`` or ``iteration mean``. The same rule as ``TrialState.final_return``."""
     evaluation = trial_evaluation(trial)
-    if evaluation and evaluation.get("return_mean") is not None:
+    last_iteration = trial.results[-1].get("iteration") if trial.results else None
+    if evaluation and evaluation.get("return_mean") is not None \
+            and evaluation.get("iteration") in (None, last_iteration):
         return float(evaluation["return_mean"]), "evaluation"
-    for key, source in (("return_window", "window"), ("episode_return_mean", "iteration mean")):
-        for r in reversed(trial.results):
-            value = r.get(key)
-            if value is not None and math.isfinite(value):
-                return float(value), source
+    for r in reversed(trial.results):
+        value = _result_return(r)
+        if value is not None and math.isfinite(value):
+            return float(value), "window" if "return_window" in r else "iteration mean"
     return None, None
 
 
 def annotate(state, events: Iterable[dict]):
-    """Fill ``group``, ``seed`` and ``evaluation`` on the trials of a replayed ExperimentState from the events,
-    where the state's own reducer did not already (it is extended to do so; this keeps older readers working).
-    Returns the state."""
+    """For an ExperimentState whose reducer predates seeds (no ``group`` field): fill ``group``, ``seed`` and
+    ``evaluation`` from the events. A no-op with the current reducer, which records them itself. Returns state."""
+    if any(hasattr(t, "evaluations") for t in state.trials.values()):
+        return state
     for ev in events:
         trial = state.trials.get(ev.get("trial_id")) if ev.get("trial_id") is not None else None
         if trial is None:
             continue
-        kind = ev.get("event")
-        if kind == "trial_started":
+        if ev.get("event") == "trial_started":
             for name in ("group", "seed"):
-                if ev.get(name) is not None and getattr(trial, name, None) is None:
+                if ev.get(name) is not None:
                     setattr(trial, name, ev[name])
-        elif kind == "trial_evaluated":  # the latest evaluation is the one that counts
+        elif ev.get("event") == "trial_evaluated":  # the latest evaluation is the one that counts
             trial.evaluation = {k: v for k, v in ev.items() if k not in ("event", "trial_id")}
     return state
 
@@ -89,7 +99,7 @@ def annotate(state, events: Iterable[dict]):
 def curve_metric(trials: Iterable) -> str:
     """The result field the curves show: the windowed return when the log has it, else RLlib's iteration mean."""
     for t in trials:
-        if any(r.get("return_window") is not None for r in t.results):
+        if any("return_window" in r for r in t.results):
             return "return_window"
     return "episode_return_mean"
 
