@@ -37,12 +37,23 @@ def _load(path: str):
 
 # ---- validate / schema / presets / export --------------------------------------------------------------
 
+def _trust_named(spec, given: bool) -> None:
+    """``--trust``: the modules this experiment names are trusted by this command and the processes it starts
+    (the runner), not saved. Without it only the saved list counts (``rlstudio trust``, the app's Trust bar)."""
+    if given and spec is not None:
+        from rlstudio.core import trust
+
+        trust.trust_for_this_process(trust.modules_named(spec))
+
+
 def cmd_validate(args) -> int:
+    from rlstudio.core import trust
     from rlstudio.core.validation import validate
 
     spec = _load(args.file)
     if spec is None:
         return EXIT_INVALID
+    _trust_named(spec, args.trust)
     cluster = None
     if args.address:
         from rlstudio.engine.session import SessionError, check_reachable
@@ -57,7 +68,15 @@ def cmd_validate(args) -> int:
     for p in problems:
         print(f"{'error' if p.severity == 'error' else 'warning'}: {p}", file=sys.stderr if errs else sys.stdout)
     if errs:
-        print(f"{args.file}: {len(errs)} problem(s); nothing was run.", file=sys.stderr)
+        untrusted = [p for p in errs if trust.is_untrusted_problem(p)]
+        if len(untrusted) == len(errs):
+            # exit 2 all the same: `run` refuses this file until its code is trusted, and a script that gates
+            # `run` on `validate` must not be told otherwise
+            print(f"{args.file}: everything else is valid, but it names code that is not trusted yet "
+                  f"({', '.join(trust.modules_named(spec))}); nothing was imported or run. Check it with "
+                  f"'rlstudio validate --trust {args.file}' once you trust that code.", file=sys.stderr)
+        else:
+            print(f"{args.file}: {len(errs)} problem(s); nothing was run.", file=sys.stderr)
         return EXIT_INVALID
     print(f"{args.file}: valid ({spec.algorithm} on {spec.env.label})")
     return EXIT_OK
@@ -96,10 +115,13 @@ def cmd_export(args) -> int:
     from rlstudio.core.export import export_script
     from rlstudio.core.validation import validate
 
+    from rlstudio.core import trust
+
     spec = _load(args.file)
     if spec is None:
         return EXIT_INVALID
-    errs = errors(validate(spec))
+    # writing a script runs nothing: code the file names is written as names (the script says so at its top)
+    errs = [p for p in errors(validate(spec)) if not trust.is_untrusted_problem(p)]
     if errs:
         for p in errs:
             print(f"error: {p}", file=sys.stderr)
@@ -257,6 +279,7 @@ def cmd_run(args) -> int:
     spec = _load(args.file)
     if spec is None:
         return EXIT_INVALID
+    _trust_named(spec, args.trust)
     if args.address:
         spec.ray.address = args.address
     errs = errors(validate(spec, deep=True))
@@ -275,6 +298,8 @@ def cmd_resume(args) -> int:
     if not (folder / "experiment.yaml").exists():
         _err(f"{folder} is not an RL Studio experiment folder (no experiment.yaml)")
         return EXIT_INVALID
+    if args.trust:
+        _trust_named(_load(str(folder / "experiment.yaml")), True)
     print(f"resuming {folder}")
     return _follow(RunnerProcess(folder, args.address, resume=True), args.quiet)
 
@@ -300,6 +325,8 @@ def cmd_best(args) -> int:
         print(f"  {k}: {v}")
     if not args.train:
         return EXIT_OK
+    if args.trust:
+        _trust_named(_load(str(folder / "experiment.yaml")), True)
     from rlstudio.engine.final import train_final
     from rlstudio.engine.session import RaySession, SessionError
 
@@ -345,6 +372,7 @@ def cmd_evaluate(args) -> int:
         _err(f"checkpoint not found: {checkpoint}")
         return EXIT_INVALID
     spec, folder = _spec_for_checkpoint(checkpoint)
+    _trust_named(spec, args.trust and not args.env)
     env_id = args.env or (spec.env.id if spec else None)
     entry = None if args.env else (spec.env.entry_point if spec else None)
     if not env_id and not entry:
@@ -469,6 +497,7 @@ def cmd_optimize(args) -> int:
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         return refuse(f"-o {output} already exists; choose a new folder (nothing is overwritten)", "-o")
     spec, _ = _spec_for_checkpoint(checkpoint)
+    _trust_named(spec, args.trust and not args.env)
     env_id = args.env or (spec.env.id if spec else None)
     entry = None if args.env else (spec.env.entry_point if spec else None)
     if not env_id and not entry:
@@ -513,6 +542,36 @@ def cmd_optimize(args) -> int:
     return EXIT_OK
 
 
+# ---- trust -------------------------------------------------------------------------------------------
+
+def cmd_trust(args) -> int:
+    """The trusted-modules list the app and every command share (``trusted-modules.json`` in the config folder)."""
+    from rlstudio.core import trust
+
+    modules = []
+    for name in args.names:
+        if name.endswith((".yaml", ".yml")) or Path(name).is_file():
+            spec = _load(name)
+            if spec is None:
+                return EXIT_INVALID
+            modules += trust.modules_named(spec)
+        elif all(part.isidentifier() for part in name.split(".")):
+            modules.append(name)
+        else:
+            _err(f"{name!r} is neither a module path (mypkg.envs) nor an experiment file")
+            return EXIT_INVALID
+    if modules:
+        (trust.revoke_modules if args.revoke else trust.trust_modules)(modules)
+        verb = "no longer trusted" if args.revoke else "trusted"
+        for m in sorted(set(modules)):
+            print(f"{verb}: {m} ({trust.module_location(m) or 'not found on this Python path'})")
+    saved = trust.saved_trusted_modules()
+    print(f"trusted modules ({trust.trust_file()}):" if saved else f"no module is trusted ({trust.trust_file()})")
+    for m in saved:
+        print(f"  {m}  {trust.module_location(m) or '(not found on this Python path)'}")
+    return EXIT_OK
+
+
 # ---- entry point ------------------------------------------------------------------------------------
 
 def cmd_gui(args) -> int:
@@ -531,6 +590,10 @@ def cmd_gui(args) -> int:
     return gui_main(args)
 
 
+TRUST_HELP = ("trust the code this experiment names (its custom environment, algorithm or classes) for this "
+              "command only; 'rlstudio trust' remembers it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlstudio", description="RL Studio: tune and train RLlib agents. Without a command, opens the app.")
@@ -545,17 +608,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"where experiment folders go (default {DEFAULT_STORAGE})")
     p.add_argument("--address", help="an existing Ray cluster (host:port); default: a local session")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--trust", action="store_true", help=TRUST_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("resume", help="continue an experiment stopped with Ctrl-C or killed")
     p.add_argument("folder")
     p.add_argument("--address")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--trust", action="store_true", help=TRUST_HELP)
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("validate", help="check an experiment file; exit 0 if valid, 2 with the problems")
     p.add_argument("file")
     p.add_argument("--address", help="also check that this cluster answers")
+    p.add_argument("--trust", action="store_true", help=TRUST_HELP + " (then it is imported and checked)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("best", help="show the best trial; with --train, train a final model with its config")
@@ -563,6 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train", type=int, metavar="ITERATIONS", default=0)
     p.add_argument("--address")
     p.add_argument("--json", action="store_true", help="print training progress as JSON lines")
+    p.add_argument("--trust", action="store_true", help=TRUST_HELP)
     p.set_defaults(func=cmd_best)
 
     p = sub.add_parser("evaluate", help="mean and std of return, length and success rate of a checkpoint")
@@ -574,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--record", metavar="FILE", help="save the episodes as a GIF or MP4")
     p.add_argument("--json", action="store_true", help="also print the result as one JSON line")
     p.add_argument("--progress", action="store_true", help="print 'progress DONE/TOTAL' to stderr per episode")
+    p.add_argument("--trust", action="store_true", help=TRUST_HELP)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="write the experiment as a standalone RLlib/Tune script")
@@ -606,7 +674,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the first evaluation episode")
     p.add_argument("--env", help="environment id, if the checkpoint is not inside an experiment folder")
     p.add_argument("--json", action="store_true", help="print progress and the result as JSON lines")
+    p.add_argument("--trust", action="store_true", help=TRUST_HELP)
     p.set_defaults(func=cmd_optimize)
+
+    p = sub.add_parser("trust", help="list, add or revoke the modules whose code experiments may run")
+    p.add_argument("names", nargs="*", metavar="MODULE_OR_FILE",
+                   help="module paths (mypkg.envs), or experiment files whose named modules to trust")
+    p.add_argument("--revoke", action="store_true", help="stop trusting these modules")
+    p.set_defaults(func=cmd_trust)
     return parser
 
 

@@ -1,5 +1,8 @@
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,14 @@ ROOT = TESTS.parent
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p)
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
+# Trusted code (rlstudio/core/trust.py): the tests' settings folder is a temporary one, never the user's, and it
+# trusts only the rollout tests' helper envs (the worker processes those tests start read it). Every other custom
+# env is trusted explicitly by its test (--trust, RLSTUDIO_TRUSTED_MODULES) or not at all.
+_CONFIG_DIR = tempfile.mkdtemp(prefix="rlstudio-test-config-")
+atexit.register(shutil.rmtree, _CONFIG_DIR, ignore_errors=True)
+os.environ["RLSTUDIO_CONFIG_DIR"] = _CONFIG_DIR
+os.environ.pop("RLSTUDIO_TRUSTED_MODULES", None)
+Path(_CONFIG_DIR, "trusted-modules.json").write_text('{"trusted_modules": ["rollout_envs"]}', encoding="utf-8")
 
 
 def _ray_descendants():

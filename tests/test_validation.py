@@ -59,10 +59,15 @@ def test_missing_optional_dependency_gives_the_install_command(monkeypatch):
     assert "pip install" in problem.hint and "box2d" in problem.hint
 
 
-def test_custom_entry_point_is_imported_only_in_deep_mode():
+def test_custom_entry_point_is_imported_only_in_deep_mode_and_only_when_trusted():
     spec = make(env={"entry_point": "no_such_module_xyz:Env"})
-    assert paths(validate(spec)) == []
-    assert "env.entry_point" in paths(validate(spec, deep=True))
+    trusted = {"no_such_module_xyz"}
+    assert paths(validate(spec, trusted=trusted)) == []
+    [problem] = validate(spec, deep=True, trusted=trusted)
+    assert problem.path == "env.entry_point" and "could not be created" in problem.message
+    for deep in (False, True):  # not trusted: said so, and nothing else is tried
+        [problem] = validate(spec, deep=deep, trusted=())
+        assert (problem.path, problem.message) == ("env.entry_point", "custom code, not checked: not trusted yet")
 
 
 def test_reserved_options_point_to_their_section():

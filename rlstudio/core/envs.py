@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib
 import os
 
+from rlstudio.core import trust
+
 
 def import_object(path: str):
-    """``package.module:Attr.Sub`` -> the object. Only called when validation or a run needs user code."""
+    """``package.module:Attr.Sub`` -> the object. For RL Studio's and RLlib's own paths only: code an experiment
+    file names goes through :mod:`rlstudio.core.trust` (``trust.load_class``)."""
     module_name, _, attr = path.partition(":")
     obj = importlib.import_module(module_name)
     for part in attr.split("."):
@@ -15,7 +18,9 @@ def import_object(path: str):
     return obj
 
 
-def make_env(env_id: str | None, entry_point: str | None, kwargs: dict | None, render_mode: str | None = None):
+def make_env(env_id: str | None, entry_point: str | None, kwargs: dict | None, render_mode: str | None = None,
+             trusted=None):
+    """``trusted``: module names trusted (default: the settings and ``--trust`` of this command)."""
     kwargs = dict(kwargs or {})
     if render_mode:
         kwargs["render_mode"] = render_mode
@@ -25,7 +30,11 @@ def make_env(env_id: str | None, entry_point: str | None, kwargs: dict | None, r
         if render_mode == "rgb_array":
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     if entry_point:
-        return import_object(entry_point)(**kwargs)
+        # user code: only from a trusted module, and only a gymnasium.Env subclass (raises UntrustedCode or
+        # NotAllowedClass before anything the file names is called)
+        return trust.load_env_class(entry_point, trusted=trusted)(**kwargs)
+    if isinstance(env_id, str) and ":" in env_id:  # gymnasium.make("module:EnvId") imports the module first
+        trust.require_trusted_module(env_id.partition(":")[0], "env.id", env_id, trusted)
     import gymnasium
 
     return gymnasium.make(env_id, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pprint
 
-from rlstudio.core import catalog
+from rlstudio.core import catalog, trust
 from rlstudio.core.domains import as_domain
 from rlstudio.core.spec import ExperimentSpec
 
@@ -36,6 +36,13 @@ def export_script(spec: ExperimentSpec) -> str:
         "Runs the same Tune experiment with plain Ray RLlib. Needs ray[rllib,tune] and gymnasium",
         '(and optuna/hyperopt if the search uses them). Run it with:  python THIS_FILE.py"""',
         "",
+    ]
+    named = trust.code_refs(spec)
+    if named:  # exporting imported none of it; running the script will
+        lines += ["# This script runs code from outside RLlib and Gymnasium that the experiment file names:"]
+        lines += [f"#   {r.field!r}: {r.path!r}" for r in named]  # repr: a name can never end the comment
+        lines += ["# Read that code before you run this script.", ""]
+    lines += [
         "import math",
         "import os",
         "",

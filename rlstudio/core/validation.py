@@ -3,7 +3,11 @@
 ``validate(spec)`` is fast and imports nothing heavy (it is what the GUI runs as the user types).
 ``validate(spec, deep=True)`` also builds the environment once to read its spaces (DQN on a Box space, a
 custom entry point that does not import); ``cluster=`` adds the check that a trial fits the Ray session.
-Custom modules are imported only in deep mode.
+
+Code a file names (a custom environment or algorithm, a class-by-name option such as
+``replay_buffer_config: {type: ...}``) is never imported unless its module is trusted (:mod:`rlstudio.core.trust`):
+an untrusted one is an error, "custom code, not checked: not trusted yet", and everything else is still checked.
+Trusted custom modules are imported only in deep mode, and checked to be what the field needs before any call.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from rlstudio.core import catalog
+from rlstudio.core import catalog, trust
 from rlstudio.core.domains import DOMAIN_KINDS, as_domain, candidate_values, domain_problems
 from rlstudio.core.problems import Problem
 from rlstudio.core.spec import SCHEDULERS, SEARCH_ALGORITHMS, STOP_KEYS, ExperimentSpec
@@ -39,11 +43,17 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 _ADDRESS_RE = re.compile(r"^(local|auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5})$")
 
 
-def validate(spec: ExperimentSpec, *, deep: bool = False, cluster: ClusterInfo | None = None) -> list[Problem]:
+def validate(spec: ExperimentSpec, *, deep: bool = False, cluster: ClusterInfo | None = None,
+             trusted=None) -> list[Problem]:
+    """``trusted``: the trusted module names (default: the settings plus ``--trust`` of this command)."""
+    trusted = trust.trusted_modules() if trusted is None else frozenset(trusted)
     problems: list[Problem] = list(spec.load_problems)
     problems += _check_name(spec)
-    env_problems = _check_env(spec, deep)
-    problems += env_problems
+    code_problems = trust.problems(spec, trusted)
+    problems += code_problems
+    env_checks = _check_env(spec, deep)
+    problems += env_checks
+    env_problems = env_checks + [p for p in code_problems if p.path.startswith("env")]
     info = catalog.algorithm_info(spec.algorithm) if isinstance(spec.algorithm, str) else None
     if info is None:
         problems.append(Problem("algorithm", "unknown algorithm", given=spec.algorithm,
@@ -52,7 +62,9 @@ def validate(spec: ExperimentSpec, *, deep: bool = False, cluster: ClusterInfo |
     else:
         problems += _check_hyperparameters(spec, info)
         if deep and not env_problems:
-            problems += _check_spaces(spec, info)
+            problems += _check_spaces(spec, info, trusted)
+    if deep:
+        problems += trust.class_problems(spec, trusted)
     problems += _check_resources(spec, info, cluster)
     problems += _check_search(spec)
     problems += _check_scheduler(spec)
@@ -191,10 +203,16 @@ def _allowed_text(param: catalog.Param) -> str | None:
     return None
 
 
-def _check_spaces(spec: ExperimentSpec, info: catalog.AlgorithmInfo) -> list[Problem]:
-    """Build the env once (this may import a custom module) and compare its action space with the algorithm."""
+def _check_spaces(spec: ExperimentSpec, info: catalog.AlgorithmInfo, trusted=None) -> list[Problem]:
+    """Build the env once (this may import a custom module, if trusted) and compare its action space with the
+    algorithm."""
     try:
-        spaces = probe_env_spaces(spec.env.id, spec.env.entry_point, spec.env.kwargs or {})
+        spaces = probe_env_spaces(spec.env.id, spec.env.entry_point, spec.env.kwargs or {}, trusted)
+    except trust.UntrustedCode:  # reported by trust.problems; nothing was imported
+        return []
+    except trust.NotAllowedClass as exc:
+        return [Problem("env.entry_point", str(exc), given=spec.env.entry_point,
+                        allowed="a gymnasium.Env subclass, as 'package.module:ClassName'")]
     except Exception as exc:  # noqa: BLE001 - any failure of user code becomes a message
         where = "env.entry_point" if spec.env.entry_point else "env"
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -209,11 +227,12 @@ def _check_spaces(spec: ExperimentSpec, info: catalog.AlgorithmInfo) -> list[Pro
     return []
 
 
-def probe_env_spaces(env_id: str | None, entry_point: str | None, kwargs: dict) -> dict:
-    """Create the env once and describe its spaces (``{"observation": ..., "action": ...}``)."""
+def probe_env_spaces(env_id: str | None, entry_point: str | None, kwargs: dict, trusted=None) -> dict:
+    """Create the env once and describe its spaces (``{"observation": ..., "action": ...}``). Raises
+    ``trust.UntrustedCode`` for a custom env from a module not trusted (before importing it)."""
     from rlstudio.core.envs import make_env
 
-    env = make_env(env_id, entry_point, kwargs)
+    env = make_env(env_id, entry_point, kwargs, trusted=trusted)
     try:
         return {"observation": catalog.describe_space(env.observation_space),
                 "action": catalog.describe_space(env.action_space)}

@@ -9,7 +9,7 @@ from typing import Any
 from ray import tune
 from ray.tune.stopper import Stopper
 
-from rlstudio.core import catalog
+from rlstudio.core import catalog, trust
 from rlstudio.core.domains import Domain, as_domain, pick_dotted
 from rlstudio.core.events import trial_stop_requested
 from rlstudio.core.spec import ExperimentSpec
@@ -33,17 +33,23 @@ def algorithm_class(spec: ExperimentSpec):
     info = catalog.algorithm_info(spec.algorithm)
     if info is None:
         raise ValueError(f"unknown algorithm {spec.algorithm!r}")
+    if info.custom:  # user code: only from a trusted module, and only an RLlib Algorithm subclass
+        return trust.load_class(info.algorithm_class, "algorithm", "algorithm")
     return import_object(info.algorithm_class)
 
 
 def make_custom_env(entry_point: str, env_config: dict):
-    """Env creator for ``env.entry_point`` (module-level so Ray can pickle it to its workers)."""
-    cls = import_object(entry_point)
+    """Env creator for ``env.entry_point`` (module-level so Ray can pickle it to its workers). The driver checked
+    trust before the run (``algorithm_config``); a worker has no settings of its own, so here only the class is
+    checked: a gymnasium.Env subclass, before it is called."""
+    cls = trust.load_env_class(entry_point, check_trust=False)
     return cls(**dict(env_config))
 
 
 def algorithm_config(spec: ExperimentSpec):
     """The AlgorithmConfig with everything fixed by the spec except the searched hyperparameters."""
+    trust.require_trusted(spec)  # every run, resume and final model starts here: no untrusted code past this
+    trust.check_classes(spec)
     algo_cls = algorithm_class(spec)
     config = algo_cls.get_default_config()
     if spec.env.entry_point:
