@@ -475,4 +475,7 @@ CHECKPOINT_FIELDS = (
     Field("checkpoint.at_end", "Checkpoint at the end", "bool", "Save the final model of every trial."),
     Field("checkpoint.keep", "Keep last", "optional_int",
           "How many checkpoints to keep per trial. Empty keeps all.", 1, 10000),
+    Field("checkpoint.max_failures", "Retries after a crash", "optional_int",
+          "How many times a trial whose process dies (a killed worker, out of memory) starts again from its last "
+          "checkpoint before it counts as failed. Empty: 2.", 0, 100),
 )

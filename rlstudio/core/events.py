@@ -27,6 +27,7 @@ TRIAL_RESULT = "trial_result"
 CHECKPOINT_SAVED = "checkpoint_saved"
 TRIAL_COMPLETED = "trial_completed"
 TRIAL_ERRORED = "trial_errored"
+TRIAL_RETRIED = "trial_retried"  # its process died; Tune starts it again from its last checkpoint
 RUNNER_ERROR = "runner_error"  # the runner itself failed before or outside Tune
 FINAL_MODEL_SAVED = "final_model_saved"
 EVALUATED = "evaluated"
@@ -69,7 +70,11 @@ def _clean(value: Any) -> Any:
 
 class EventWriter:
     """Appends events; each line is written with a single ``write`` on an O_APPEND file and flushed, so
-    concurrent readers never see half a line followed by another event's text."""
+    concurrent readers never see half a line followed by another event's text.
+
+    A process killed in the middle of a write (power loss, SIGKILL, a full disk) can leave a torn last line
+    without its newline. Readers skip it; the next append starts on a new line, so the torn text stays one
+    damaged line instead of swallowing the next event."""
 
     def __init__(self, folder: str | Path):
         self.path = Path(folder) / EVENTS_FILE
@@ -78,8 +83,11 @@ class EventWriter:
     def emit(self, event: str, **fields: Any) -> dict:
         record = {"event": event, "time": time.time(), **_clean(fields)}
         line = json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = "\n" + line  # repair a torn last line left by a killed writer
             os.write(fd, line.encode("utf-8"))
         finally:
             os.close(fd)
@@ -135,6 +143,8 @@ class TrialState:
     error: str | None = None
     traceback: str | None = None
     hint: str | None = None
+    #: the failures Tune retried the trial after (checkpoint.max_failures): {"message", "failures", ...}
+    retries: list[dict] = field(default_factory=list)
     _scanned: int = field(default=0, repr=False, compare=False)
     _best: float | None = field(default=None, repr=False, compare=False)
     _current: float | None = field(default=None, repr=False, compare=False)
@@ -236,6 +246,9 @@ class ExperimentState:
             elif kind == TRIAL_COMPLETED:
                 trial.status = {REASON_SCHEDULER: "early_stopped", REASON_USER: "user_stopped"}.get(
                     ev.get("reason"), "completed")
+            elif kind == TRIAL_RETRIED:
+                trial.retries.append({k: v for k, v in ev.items() if k not in ("event", "trial_id")})
+                trial.status = "retrying"
             elif kind == TRIAL_ERRORED:
                 trial.status = "errored"
                 trial.error = ev.get("message")

@@ -9,7 +9,8 @@ from rlstudio.core.events import FINISHED_STATUSES, ExperimentState, eta_seconds
 #: a trial's status in words
 STATUS_TEXT = {"pending": "pending", "running": "running", "completed": "finished",
                "early_stopped": "stopped early by the scheduler", "user_stopped": "stopped by you",
-               "errored": "errored", "stopped": "interrupted (resumable)"}
+               "errored": "errored", "stopped": "interrupted (resumable)",
+               "retrying": "restarting from its last checkpoint"}
 STATUS_SHORT = {"completed": "finished", "early_stopped": "early-stop", "user_stopped": "stopped",
                 "stopped": "paused"}
 

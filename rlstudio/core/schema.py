@@ -67,7 +67,8 @@ def json_schema() -> dict:
                 "episode_return_mean": _NUM, "timesteps": _NUM, "iterations": _NUM, "time_s": _NUM},
                 "additionalProperties": False},
             "checkpoint": {"type": "object", "properties": {
-                "every": _NAT, "at_end": {"type": "boolean"}, "keep": {"type": ["integer", "null"], "minimum": 1}}},
+                "every": _NAT, "at_end": {"type": "boolean"}, "keep": {"type": ["integer", "null"], "minimum": 1},
+                "max_failures": {"type": ["integer", "null"], "minimum": 0}}},
             "ray": {"type": "object", "properties": {
                 "address": {"type": "string"}, "num_cpus": {"type": ["integer", "null"], "minimum": 1}}},
         },

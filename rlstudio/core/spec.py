@@ -79,7 +79,16 @@ class CheckpointSettings:
     every: int = 0
     at_end: bool = True
     keep: int | None = None
+    #: how many times a trial whose process dies (a killed worker, out of memory) is started again from its
+    #: last checkpoint before it counts as failed; None: DEFAULT_MAX_FAILURES (not written to the file)
+    max_failures: int | None = None
     extra: dict = field(default_factory=dict)
+
+    def failures_allowed(self) -> int:
+        return DEFAULT_MAX_FAILURES if self.max_failures is None else self.max_failures
+
+
+DEFAULT_MAX_FAILURES = 2
 
 
 @dataclass

@@ -410,6 +410,10 @@ def _check_checkpoint(spec: ExperimentSpec) -> list[Problem]:
     if c.keep is not None and (isinstance(c.keep, bool) or not isinstance(c.keep, int) or c.keep < 1):
         out.append(Problem("checkpoint.keep", "must be a whole number, at least 1 (or empty to keep all)",
                            given=c.keep))
+    m = c.max_failures
+    if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 0):
+        out.append(Problem("checkpoint.max_failures", "must be a whole number, 0 or more (how many times a trial "
+                                                       "whose process dies is started again; empty: 2)", given=m))
     return out
 
 

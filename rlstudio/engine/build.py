@@ -120,6 +120,13 @@ def param_space(spec: ExperimentSpec, config) -> dict:
     return space
 
 
+def param_space_for(spec: ExperimentSpec, config=None) -> dict:
+    """The param space the experiment runs with. ``Tuner.restore`` must be given exactly this again: Tune saves
+    the space's non-JSON values (classes, callables) as object-ref placeholders that only the same param space
+    resolves (without it, a trial created after a resume fails with "module (('__ref_ph', ...)")."""
+    return param_space(spec, algorithm_config(spec) if config is None else config)
+
+
 def searched_names(spec: ExperimentSpec) -> list[str]:
     """Dotted names of the hyperparameters that vary between trials."""
     out = []
@@ -233,8 +240,8 @@ def tuner(spec: ExperimentSpec, storage_path: str, name: str, callbacks: list):
     run_config = tune.RunConfig(
         name=name, storage_path=storage_path, stop=SpecStopper(spec.stop.criteria(), storage_path),
         checkpoint_config=checkpoint_config(spec), callbacks=callbacks, verbose=0,
-        failure_config=tune.FailureConfig(max_failures=0))
-    return tune.Tuner(algo_cls, param_space=param_space(spec, config), tune_config=tune_config,
+        failure_config=tune.FailureConfig(max_failures=spec.checkpoint.failures_allowed()))
+    return tune.Tuner(algo_cls, param_space=param_space_for(spec, config), tune_config=tune_config,
                       run_config=run_config)
 
 

@@ -160,12 +160,20 @@ class EventLogCallback:
         self.writer.emit(ev.TRIAL_ERRORED, trial_id=trial.trial_id, message=message, traceback=tb,
                          hint=error_hint(tb or message))
 
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        """The trial's process died (a killed worker, out of memory) or raised; Tune starts it again from its
+        last checkpoint (checkpoint.max_failures times at most)."""
+        message, _tb = _trial_error(trial)
+        last = trial.checkpoint
+        self.writer.emit(ev.TRIAL_RETRIED, trial_id=trial.trial_id, message=message,
+                         failures=trial.run_metadata.num_failures, max_failures=trial.max_failures,
+                         from_checkpoint=last.path if last is not None else None)
+
     # the rest of the protocol: nothing to log
     def on_step_begin(self, **info): ...
     def on_step_end(self, **info): ...
     def on_trial_restore(self, **info): ...
     def on_trial_save(self, **info): ...
-    def on_trial_recover(self, **info): ...
     def on_experiment_end(self, **info): ...
     def get_state(self):
         return None
@@ -185,6 +193,8 @@ def _trial_error(trial) -> tuple[str, str]:
     path = getattr(trial, "error_file", None)
     if path and os.path.exists(path):
         tb = _ANSI.sub("", Path(path).read_text(errors="replace"))
+        # a trial retried after failures (checkpoint.max_failures) has one "Failure # N" section per failure
+        tb = re.split(r"(?m)^(?=Failure # \d+ \(occurred at)", tb)[-1]
     lines = [line.strip() for line in tb.splitlines()]
     messages = [line for line in lines if _EXCEPTION_LINE.match(line)]
     if messages:
@@ -240,8 +250,10 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
         return EXIT_INVALID
     address = address or spec.ray.address or "local"
 
+    from rlstudio.core.recovery import clear_runner_pid, write_runner_pid
     from rlstudio.engine.session import RaySession, SessionError
 
+    write_runner_pid(folder)  # how the app (re)attaches to this run, and tells a killed runner from a live one
     session = RaySession(address, num_cpus=spec.ray.num_cpus, token=token)
     try:
         try:
@@ -249,6 +261,10 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
         except SessionError as exc:
             writer.emit(ev.RUNNER_ERROR, message=str(exc))
             return EXIT_FAILED
+        session.exit_when_lost(lambda: writer.emit(
+            ev.RUNNER_ERROR, message=f"the Ray session at {address} ended while the experiment ran. What was "
+                                     "saved is kept: resume the experiment to continue from its last checkpoints.",
+            session_lost=True))
         problems = errors(validate(spec, deep=True, cluster=cluster))
         if problems:
             writer.emit(ev.RUNNER_ERROR, message="the experiment is not valid",
@@ -260,6 +276,7 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
         return EXIT_FAILED
     finally:
         session.shutdown()
+        clear_runner_pid(folder)
 
 
 def _trial_actors_without_runtime_env() -> None:
@@ -300,6 +317,9 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) 
     # RLlib reports no mean return until the first episode ends (Pendulum: 200 steps); Tune's strict check would
     # fail such a trial. The stopper and the schedulers all treat a missing return as "not yet".
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+    # Tune saves its experiment state (what a resume continues) every 10 s by default: after a killed runner or
+    # a lost session, a resume would redo up to 10 s of trials' work and could miss trials started meanwhile
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
     callback = _class_with_callback_base(EventLogCallback(str(folder), build.searched_names(spec)))
     tune_path = folder / TUNE_DIR
     if resume:
@@ -307,9 +327,9 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) 
             writer.emit(ev.RUNNER_ERROR, message=f"nothing to resume in {folder}: Tune saved no state there")
             return EXIT_INVALID
         writer.emit(ev.EXPERIMENT_RESUMED)
-        build.algorithm_config(spec)  # registers a custom env again in this new driver
+        # building the param space also registers a custom env again in this new driver
         tuner = tune.Tuner.restore(str(tune_path), trainable=build.algorithm_class(spec), resume_unfinished=True,
-                                   resume_errored=False)
+                                   resume_errored=False, param_space=build.param_space_for(spec))
     else:
         planned = grid_size(spec.hyperparameters) * spec.search.num_samples
         writer.emit(ev.EXPERIMENT_STARTED, name=spec.name, spec=spec.to_dict(), planned_trials=planned,

@@ -117,6 +117,10 @@ def prestart_workers(count: int | None = None, keep_alive_s: int = 24 * 3600) ->
         return 0
 
 
+#: exit code of a process that ended because its Ray session went away (RaySession.exit_when_lost)
+LOST_EXIT_CODE = 4
+
+
 def default_num_cpus() -> int:
     return os.cpu_count() or 1
 
@@ -166,6 +170,36 @@ class RaySession:
 
         res = ray.cluster_resources()
         return ClusterInfo(cpus=float(res.get("CPU", 0)), gpus=float(res.get("GPU", 0)), address=self.address)
+
+    def exit_when_lost(self, on_lost, every: float = 2.0, grace: float = 6.0) -> None:
+        """End this process when the cluster it joined goes away (its GCS stops answering for ``grace`` seconds):
+        a run whose session died would otherwise hang for minutes in Ray's reconnect attempts. ``on_lost()`` runs
+        first (it records why). A session this process started itself dies with it anyway: nothing to watch."""
+        import ray
+
+        if self.started_local or not ray.is_initialized():
+            return
+        gcs = parse_address(ray.get_runtime_context().gcs_address)
+        if gcs is None:
+            return
+
+        def watch():
+            failing_since = None
+            while True:
+                time.sleep(every)
+                try:
+                    with socket.create_connection((gcs.host, gcs.port), timeout=every):
+                        failing_since = None
+                        continue
+                except OSError:
+                    failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since >= grace:
+                    try:
+                        on_lost()
+                    finally:
+                        os._exit(LOST_EXIT_CODE)
+
+        threading.Thread(target=watch, name="rlstudio-cluster-watchdog", daemon=True).start()
 
     def shutdown(self) -> None:
         import ray

@@ -72,7 +72,7 @@ class TrialsModel(QAbstractTableModel):
         stop = (self.state.spec or {}).get("stop", {})
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole):
             sort = role == Qt.ItemDataRole.UserRole
-            value = {"Trial": trial.trial_id, "Status": STATUS_TEXT.get(trial.status, trial.status),
+            value = {"Trial": trial.trial_id, "Status": status_text(trial),
                      "Iteration": trial.iteration, "Timesteps": trial.timesteps, "Return": trial.current_return,
                      "Best return": trial.best_return,
                      "Progress": progress_fraction(trial, stop)}.get(column, trial.config.get(column))
@@ -93,9 +93,26 @@ class TrialsModel(QAbstractTableModel):
             return QBrush(QColor("#eef8ee"))
         if role == Qt.ItemDataRole.ForegroundRole and column == "Status" and trial.status == "errored":
             return QBrush(QColor("#b22"))
+        if role == Qt.ItemDataRole.ToolTipRole and column == "Status" and trial.retries:
+            return "\n".join(f"Failure {r.get('failures', i + 1)}: {r.get('message', '')} — started again from its "
+                             f"last checkpoint" for i, r in enumerate(trial.retries))
         if role == Qt.ItemDataRole.ToolTipRole and trial.trial_id == self.best:
             return "The best trial so far (highest mean return reported)"
         return None
+
+
+def retries(trial) -> str:
+    return "".join(f"Failure {r.get('failures', i + 1)} (started again from its last checkpoint): "
+                   f"{r.get('message', '')}\n" for i, r in enumerate(trial.retries)) + ("\n" if trial.retries else "")
+
+
+def status_text(trial) -> str:
+    """The Status cell: a trial restarted after its process died says so (how many times)."""
+    text = STATUS_TEXT.get(trial.status, trial.status)
+    n = len(trial.retries)
+    if n and trial.status != "retrying":
+        text += f" (restarted {n}× after a crash)" if trial.status != "errored" else f" after {n} restart{'s' * (n > 1)}"
+    return text
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -227,9 +244,10 @@ class TrialsPanel(QWidget):
             return
         if trial.status == "errored":
             hint = f"What to try: {trial.hint}\n\n" if trial.hint else ""
-            self.details.setPlainText(f"{trial.error}\n\n{hint}{trial.traceback or ''}")
+            self.details.setPlainText(f"{trial.error}\n\n{hint}{retries(trial)}{trial.traceback or ''}")
         else:
             cfg = ", ".join(f"{k} = {fmt_number(v)}" for k, v in trial.config.items())
             ckpt = trial.last_checkpoint or "none yet"
-            self.details.setPlainText(f"Trial {trial_id}: {STATUS_TEXT.get(trial.status, trial.status)}\n"
-                                      f"Hyperparameters: {cfg or '(none searched)'}\nLast checkpoint: {ckpt}")
+            self.details.setPlainText(f"Trial {trial_id}: {status_text(trial)}\n"
+                                      f"Hyperparameters: {cfg or '(none searched)'}\nLast checkpoint: {ckpt}\n"
+                                      f"{retries(trial)}")

@@ -1,0 +1,146 @@
+"""What an experiment folder says about its run after a stop, a kill or a crash — without Ray.
+
+* The runner writes ``runner.pid`` while it runs (its PID and the process's start time, so that a PID the system
+  has since given to another process is not mistaken for it) and removes it when it ends normally. A file whose
+  process is gone means the runner was killed.
+* Tune keeps its own state in ``tune/experiment_state-*.json``: which trials are finished, which are not.
+* The event log says which iterations were recorded and which checkpoints were saved.
+
+:func:`resume_info` puts the three together: is the run still going, can it be resumed, and how many iterations
+would a resume do again (those since each unfinished trial's last checkpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rlstudio.core.events import (CHECKPOINT_SAVED, EXPERIMENT_FINISHED, TRIAL_RESULT, read_events)
+
+PID_FILE = "runner.pid"
+TUNE_DIR = "tune"
+#: Tune's trial statuses that a resume does not continue
+_TUNE_DONE = ("TERMINATED", "ERROR")
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux); None where /proc does not exist."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def write_runner_pid(folder: str | Path) -> None:
+    record = {"pid": os.getpid(), "start": _start_time(os.getpid())}
+    path = Path(folder) / PID_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
+
+
+def clear_runner_pid(folder: str | Path) -> None:
+    try:
+        record = json.loads((Path(folder) / PID_FILE).read_text())
+        if record.get("pid") == os.getpid() and record.get("start") == _start_time(os.getpid()):
+            (Path(folder) / PID_FILE).unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def runner_pid(folder: str | Path) -> int | None:
+    """The PID of the runner working on ``folder`` right now, or None."""
+    try:
+        record = json.loads((Path(folder) / PID_FILE).read_text())
+        pid = int(record["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    start = _start_time(pid)
+    if record.get("start") is not None and start is not None and start != record["start"]:
+        return None  # the PID now belongs to another process
+    try:
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return None
+    except OSError:
+        pass
+    return pid
+
+
+def tune_trials(folder: str | Path) -> dict[str, str] | None:
+    """Trial id -> Tune's status in its newest saved experiment state; None when Tune saved none."""
+    tune_dir = Path(folder) / TUNE_DIR
+    files = sorted(tune_dir.glob("experiment_state-*.json")) if tune_dir.is_dir() else []
+    if not files:
+        return None
+    try:
+        data = json.loads(files[-1].read_text())
+        out = {}
+        for entry in data.get("trial_data", []):
+            state = json.loads(entry[0]) if isinstance(entry[0], str) else entry[0]
+            out[str(state["trial_id"])] = str(state.get("status", ""))
+        return out
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}  # being rewritten, or damaged: Tune has a state but we cannot tell its trials
+
+
+@dataclass
+class ResumeInfo:
+    #: a runner is working on the folder right now
+    running: bool = False
+    runner_pid: int | None = None
+    #: Tune saved a state with unfinished trials (or the experiment never finished) and no runner is on it
+    resumable: bool = False
+    #: why not, in plain words (empty when resumable)
+    reason: str = ""
+    #: per unfinished trial, the iterations recorded since its last checkpoint: a resume does them again
+    lost_iterations: dict[str, int] = field(default_factory=dict)
+    #: the runner disappeared without saying so (killed, crashed)
+    killed: bool = False
+
+    @property
+    def lost(self) -> int:
+        return sum(self.lost_iterations.values())
+
+
+def resume_info(folder: str | Path, events: list[dict] | None = None) -> ResumeInfo:
+    folder = Path(folder)
+    events = read_events(folder) if events is None else events
+    info = ResumeInfo()
+    info.runner_pid = runner_pid(folder)
+    info.running = info.runner_pid is not None
+    info.killed = not info.running and (folder / PID_FILE).exists()
+    finished = any(e.get("event") == EXPERIMENT_FINISHED for e in events)
+    trials = tune_trials(folder)
+    unfinished = [tid for tid, status in (trials or {}).items() if status not in _TUNE_DONE]
+    if info.running:
+        info.reason = "it is still running"
+    elif trials is None:
+        info.reason = "Tune saved no state in it (the run ended before its first trial started)"
+    elif finished and not unfinished:
+        info.reason = "it has finished"
+    else:
+        info.resumable = True
+    if info.resumable:
+        last_iteration: dict[str, int] = {}
+        last_checkpoint: dict[str, int] = {}
+        for e in events:
+            tid = e.get("trial_id")
+            if e.get("event") == TRIAL_RESULT and e.get("iteration") is not None:
+                last_iteration[tid] = max(last_iteration.get(tid, 0), int(e["iteration"]))
+            elif e.get("event") == CHECKPOINT_SAVED and e.get("iteration") is not None:
+                last_checkpoint[tid] = max(last_checkpoint.get(tid, 0), int(e["iteration"]))
+        for tid in last_iteration:
+            if (trials or {}).get(tid) in _TUNE_DONE:
+                continue
+            lost = last_iteration.get(tid, 0) - last_checkpoint.get(tid, 0)
+            if lost > 0:
+                info.lost_iterations[tid] = lost
+    return info
