@@ -1,5 +1,7 @@
 """Environments for the engine tests (imported by Ray workers through the driver's sys.path)."""
 
+import gymnasium as gym
+import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
 
@@ -24,3 +26,28 @@ class FaultyCartPole(CartPoleEnv):
         if self.doomed and self.steps > self.fail_after:
             raise RuntimeError("FaultyCartPole: simulated sensor failure inside step()")
         return super().step(action)
+
+
+class LuckyFirstEpisode(gym.Env):
+    """Ten steps an episode; the first episode of each env instance pays ``lucky`` in all, every later one 1.
+    RLlib's per-iteration mean return of an iteration in which only that first episode ended is ``lucky``: a stop
+    rule on it "solves" the env on one episode. The greedy policy never does better than 1 per episode."""
+
+    def __init__(self, lucky: float = 100.0, length: int = 10):
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.lucky, self.length = lucky, length
+        self.episodes = 0
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.episodes += 1
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        done = self.t >= self.length
+        pay = (self.lucky if self.episodes == 1 else 1.0) if done else 0.0
+        return np.array([self.t / self.length, 0.0], np.float32), pay, done, False, {}

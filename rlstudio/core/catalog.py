@@ -422,6 +422,10 @@ SEARCH_FIELDS = (
           "many times).", 1, 10000),
     Field("search.seed", "Search seed", "optional_int",
           "Makes the sampled configurations repeatable. Empty picks new ones each time.", 0, 2**31 - 1),
+    Field("search.seeds", "Seeds per configuration", "optional_int",
+          "Train every configuration this many times, with seeds 0, 1, 2, ... The same settings often differ "
+          "more between seeds than between neighbouring learning rates: with 3 or more seeds RL Studio shows "
+          "each configuration's spread and how sure it is that the best one really is better. Empty: 1.", 1, 100),
 )
 
 SCHEDULER_FIELDS = {
@@ -459,7 +463,17 @@ SCHEDULER_FIELDS = {
 
 STOP_FIELDS = (
     Field("stop.episode_return_mean", "Target mean return", "optional_float",
-          "A trial stops when its mean episode return reaches this. Empty: no target.", -1e9, 1e9),
+          "A trial is solved, and stops, when the mean return of its last finished episodes (see 'Episodes in "
+          "the mean') reaches this and an evaluation of its policy on separate, seeded episodes confirms it. "
+          "Empty: no target.", -1e9, 1e9),
+    Field("stop.return_window", "Episodes in the mean", "optional_int",
+          "The return RL Studio shows, compares and stops on is the mean of this many last finished episodes "
+          "(across iterations). Fewer episodes make it jumpy: one lucky episode must not count as solved. "
+          "Empty: 20, as RL Zoo and Stable-Baselines3.", 1, 10000),
+    Field("stop.confirm_episodes", "Confirmation episodes", "optional_int",
+          "When a trial reaches the target, its policy plays this many seeded episodes with its best actions on "
+          "fresh environments; only if their mean reaches the target too is the trial solved. 0 trusts the "
+          "training episodes alone. Empty: 20.", 0, 10000),
     Field("stop.timesteps", "Max environment steps", "optional_int",
           "A trial stops after this many environment steps.", 1, 10**12),
     Field("stop.iterations", "Max iterations", "optional_int",

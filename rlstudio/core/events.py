@@ -31,6 +31,20 @@ TRIAL_RETRIED = "trial_retried"  # its process died; Tune starts it again from i
 RUNNER_ERROR = "runner_error"  # the runner itself failed before or outside Tune
 FINAL_MODEL_SAVED = "final_model_saved"
 EVALUATED = "evaluated"
+#: a trial's return reached the target: its policy played M seeded greedy episodes to confirm it (returns.py)
+TRIAL_EVALUATED = "trial_evaluated"
+
+#: the return RL Studio shows and decides on (mean of the last N finished episodes); RLlib's per-iteration mean
+#: is the fallback for event logs written before it existed
+RETURN_KEY = "return_window"
+RLLIB_RETURN_KEY = "episode_return_mean"
+
+
+def result_return(result: dict):
+    """The return of one ``trial_result``: RL Studio's windowed return, or RLlib's in an older log."""
+    if RETURN_KEY in result:
+        return result.get(RETURN_KEY)
+    return result.get(RLLIB_RETURN_KEY)
 
 #: why a trial completed (``trial_completed.reason``)
 REASON_CRITERION, REASON_SCHEDULER, REASON_USER = "criterion", "scheduler", "user"
@@ -143,6 +157,11 @@ class TrialState:
     error: str | None = None
     traceback: str | None = None
     hint: str | None = None
+    #: the trial's seed and its group (the trials of one configuration; alone, the trial's own id)
+    seed: int | None = None
+    group: str | None = None
+    #: confirmation evaluations (``trial_evaluated``): return_mean, return_std, returns, success, iteration
+    evaluations: list[dict] = field(default_factory=list)
     #: the failures Tune retried the trial after (checkpoint.max_failures): {"message", "failures", ...}
     retries: list[dict] = field(default_factory=list)
     _scanned: int = field(default=0, repr=False, compare=False)
@@ -178,12 +197,35 @@ class TrialState:
         if self._scanned > len(results):  # the list was replaced, not appended to
             self._scanned, self._best, self._current = 0, None, None
         for r in results[self._scanned:]:
-            value = r.get("episode_return_mean")
+            value = result_return(r)
             if value is not None:
                 self._current = value
                 if self._best is None or value > self._best:
                     self._best = value
         self._scanned = len(results)
+
+    @property
+    def evaluation(self) -> dict | None:
+        return self.evaluations[-1] if self.evaluations else None
+
+    @property
+    def final_return(self) -> float | None:
+        """What the trial achieved: its confirmation evaluation's mean when that was made at its last iteration,
+        else its last windowed return (an earlier, failed confirmation is stale by then). The best trial, the groups' statistics and the report rank by this (not the best iteration: the
+        maximum over many noisy estimates is biased upward)."""
+        evaluation = self.evaluation
+        if evaluation is not None and evaluation.get("return_mean") is not None \
+                and evaluation.get("iteration") == self.iteration:
+            return evaluation["return_mean"]  # evaluated at its end (a confirmed success stops the trial there)
+        return self.current_return
+
+    @property
+    def return_episodes(self) -> int | None:
+        """How many episodes the current return rests on (None in logs older than the windowed return)."""
+        for r in reversed(self.results):
+            if r.get("return_episodes") is not None:
+                return r["return_episodes"]
+        return None
 
     @property
     def last_checkpoint(self) -> str | None:
@@ -235,11 +277,15 @@ class ExperimentState:
             if kind in (TRIAL_STARTED, TRIAL_RESUMED):
                 if ev.get("config"):
                     trial.config = ev["config"]
+                trial.seed = ev.get("seed", trial.seed)
+                trial.group = ev.get("group") or trial.group or tid
                 trial.status = "running"
             elif kind == TRIAL_RESULT:
                 trial.results.append({k: v for k, v in ev.items() if k not in ("event", "trial_id")})
                 if trial.status == "pending":
                     trial.status = "running"
+            elif kind == TRIAL_EVALUATED:
+                trial.evaluations.append({k: v for k, v in ev.items() if k not in ("event", "trial_id")})
             elif kind == CHECKPOINT_SAVED:
                 trial.checkpoints.append({"iteration": ev.get("iteration"), "path": ev.get("path"),
                                           "timesteps": ev.get("timesteps")})
@@ -256,8 +302,9 @@ class ExperimentState:
                 trial.hint = ev.get("hint")
 
     def best_trial(self) -> TrialState | None:
-        scored = [t for t in self.trials.values() if t.best_return is not None]
-        return max(scored, key=lambda t: t.best_return) if scored else None
+        """The trial with the highest final return (confirmation evaluation, else last windowed return)."""
+        scored = [t for t in self.trials.values() if t.final_return is not None]
+        return max(scored, key=lambda t: t.final_return) if scored else None
 
     @classmethod
     def replay(cls, events) -> "ExperimentState":

@@ -58,13 +58,16 @@ def json_schema() -> dict:
                 "max_concurrent_trials": {"type": ["integer", "null"], "minimum": 1}}},
             "search": {"type": "object", "properties": {
                 "algorithm": {"enum": list(SEARCH_ALGORITHMS)}, "num_samples": _POS,
-                "seed": {"type": ["integer", "null"]}}},
+                "seed": {"type": ["integer", "null"]},
+                "seeds": {"type": ["integer", "null"], "minimum": 1, "maximum": 100}}},
             "scheduler": {"type": "object", "required": ["type"], "properties": {
                 "type": {"enum": list(SCHEDULERS)}, "grace_period": _NUM, "reduction_factor": _NUM,
                 "max_t": _INT, "perturbation_interval": _INT, "quantile_fraction": _NUM,
                 "resample_probability": _NUM, "min_samples_required": _INT, "mutations": {"type": "object"}}},
             "stop": {"type": "object", "properties": {
-                "episode_return_mean": _NUM, "timesteps": _NUM, "iterations": _NUM, "time_s": _NUM},
+                "episode_return_mean": _NUM, "timesteps": _NUM, "iterations": _NUM, "time_s": _NUM,
+                "return_window": {"type": ["integer", "null"], "minimum": 1},
+                "confirm_episodes": {"type": ["integer", "null"], "minimum": 0}},
                 "additionalProperties": False},
             "checkpoint": {"type": "object", "properties": {
                 "every": _NAT, "at_end": {"type": "boolean"}, "keep": {"type": ["integer", "null"], "minimum": 1},

@@ -19,6 +19,12 @@ import yaml
 from rlstudio.core.problems import Problem
 
 SCHEMA_VERSION = 1
+DEFAULT_WINDOW = 20
+DEFAULT_CONFIRM_EPISODES = 20
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 SEARCH_ALGORITHMS = ("grid", "random", "optuna", "hyperopt")
 SCHEDULERS = ("fifo", "asha", "pbt", "median")
@@ -52,7 +58,14 @@ class Search:
     algorithm: str = "grid"
     num_samples: int = 1
     seed: int | None = None
+    #: every configuration is trained with this many seeds (0, 1, ...); its trials form a group. Empty: 1
+    seeds: int | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def seeds_per_config(self) -> int:
+        s = self.seeds
+        return s if isinstance(s, int) and not isinstance(s, bool) and s > 1 else 1
 
 
 @dataclass
@@ -68,7 +81,21 @@ class Stop:
     timesteps: int | None = None
     iterations: int | None = None
     time_s: float | None = None
+    #: the return shown, ranked and stopped on is the mean of this many last finished episodes (empty: 20)
+    return_window: int | None = None
+    #: a trial reaching the target is evaluated on this many seeded greedy episodes before it counts as solved
+    #: (empty: 20; 0 trusts the window alone)
+    confirm_episodes: int | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def window(self) -> int:
+        return self.return_window if _whole(self.return_window) and self.return_window >= 1 else DEFAULT_WINDOW
+
+    @property
+    def confirm(self) -> int:
+        c = self.confirm_episodes
+        return c if _whole(c) and c >= 0 else DEFAULT_CONFIRM_EPISODES
 
     def criteria(self) -> dict[str, float]:
         return {k: getattr(self, k) for k in STOP_KEYS if getattr(self, k) is not None}

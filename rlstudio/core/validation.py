@@ -321,6 +321,10 @@ def _check_search(spec: ExperimentSpec) -> list[Problem]:
         out.append(Problem("search.num_samples", "must be a whole number, at least 1", given=s.num_samples))
     if s.seed is not None and (isinstance(s.seed, bool) or not isinstance(s.seed, int)):
         out.append(Problem("search.seed", "must be a whole number or empty", given=s.seed))
+    if s.seeds is not None and (isinstance(s.seeds, bool) or not isinstance(s.seeds, int) or not 1 <= s.seeds <= 100):
+        out.append(Problem("search.seeds", "must be a whole number from 1 to 100, or empty (1)", given=s.seeds,
+                           hint="Each configuration is trained this many times with seeds 0, 1, ...; 3 to 5 "
+                                "seeds tell a real difference from luck"))
     if s.algorithm in ("optuna", "hyperopt"):
         for name, value in spec.hyperparameters.items():
             d = as_domain(value)
@@ -390,6 +394,10 @@ def _check_stop(spec: ExperimentSpec) -> list[Problem]:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or (key != "episode_return_mean" and v <= 0):
             out.append(Problem(f"stop.{key}", "must be a number" + ("" if key == "episode_return_mean"
                                                                     else " above 0"), given=v))
+    for key, low in (("return_window", 1), ("confirm_episodes", 0)):
+        v = getattr(st, key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not low <= v <= 10_000):
+            out.append(Problem(f"stop.{key}", f"must be a whole number from {low} to 10000, or empty (20)", given=v))
     for key in st.extra:
         out.append(Problem(f"stop.{key}", "not a stop criterion", given=key, allowed=", ".join(STOP_KEYS),
                            hint=_did_you_mean(key, STOP_KEYS)))

@@ -10,19 +10,23 @@ from ray import tune
 from ray.tune.stopper import Stopper
 
 from rlstudio.core import catalog, trust
-from rlstudio.core.domains import Domain, as_domain, pick_dotted
+from rlstudio.core.domains import Domain, as_domain, grid_size, pick_dotted
 from rlstudio.core.events import trial_stop_requested
 from rlstudio.core.spec import ExperimentSpec
 from rlstudio.core.envs import import_object
+from rlstudio.engine import returns as _returns
 
-METRIC = "env_runners/episode_return_mean"
+#: the return RL Studio ranks, schedules and searches by: the mean of the last N finished episodes (returns.py)
+METRIC = _returns.METRIC
+#: RLlib's own figure: the mean over the episodes that ended in one iteration (shown, never decided on)
+RLLIB_RETURN = "env_runners/episode_return_mean"
 MODE = "max"
 CUSTOM_ENV_NAME = "rlstudio-custom-env"
 MODEL_CONFIG_KEY = "_model_config"
 
 #: where each file stop key is found in an RLlib result
 STOP_RESULT_KEYS = {
-    "episode_return_mean": METRIC,
+    "episode_return_mean": _returns.SOLVED,  # solved: the windowed return reached the target, then confirmed
     "timesteps": "num_env_steps_sampled_lifetime",
     "iterations": "training_iteration",
     "time_s": "time_total_s",
@@ -57,6 +61,10 @@ def algorithm_config(spec: ExperimentSpec):
         config.environment(env=CUSTOM_ENV_NAME, env_config=dict(spec.env.kwargs or {}))
     else:
         config.environment(env=spec.env.id, env_config=dict(spec.env.kwargs or {}))
+    # every finished episode recorded; the windowed return and its confirmation computed after each iteration
+    config.callbacks(callbacks_class=_returns.RLStudioCallbacks)
+    setattr(config, _returns.CONFIG_KEY, _returns.settings(
+        window=spec.stop.window, target=spec.stop.episode_return_mean, confirm_episodes=spec.stop.confirm))
     r = spec.resources
     config.env_runners(num_env_runners=r.env_runners, num_envs_per_env_runner=r.envs_per_runner)
     config.learners(num_learners=r.learners, num_gpus_per_learner=r.gpus_per_learner)
@@ -153,7 +161,10 @@ class SpecStopper(Stopper):
     a missing or NaN return (RLlib reports none until the first episode ends). Plain data only: Tune pickles it."""
 
     def __init__(self, criteria: dict[str, float], requests_folder: str | None = None):
-        self.criteria = {STOP_RESULT_KEYS[k]: float(v) for k, v in criteria.items()}
+        # the return target is met when the trial is *solved* (returns.py): a full window of episodes at the
+        # target, confirmed by evaluation; never on one lucky iteration
+        self.criteria = {STOP_RESULT_KEYS[k]: (1.0 if k == "episode_return_mean" else float(v))
+                         for k, v in criteria.items()}
         #: the experiment folder, where the GUI or the command line asks for one trial to stop
         self.requests_folder = requests_folder
 
@@ -196,8 +207,27 @@ def search_algorithm(spec: ExperimentSpec):
 
         search = HyperOptSearch(metric=METRIC, mode=MODE, random_state_seed=s.seed)
     else:
-        return None  # grid and random: Tune's BasicVariantGenerator (the default)
+        search = None  # grid and random: Tune's BasicVariantGenerator (the default)
+    if seeds_of(spec) > 1:  # each configuration trained with several seeds (engine/seeds.py)
+        from rlstudio.engine.seeds import SeedGroups
+
+        return SeedGroups(seeds_of(spec), METRIC, MODE, inner=search, num_samples=s.num_samples,
+                          random_seed=s.seed)
     return search  # TuneConfig.max_concurrent_trials wraps it in a ConcurrencyLimiter
+
+
+def seeds_of(spec: ExperimentSpec) -> int:
+    return spec.search.seeds_per_config
+
+
+def tune_num_samples(spec: ExperimentSpec) -> int:
+    """Tune's ``num_samples``: configurations for the basic generator; with seeds, every trial the searcher makes."""
+    seeds = seeds_of(spec)
+    if seeds == 1:
+        return spec.search.num_samples
+    configs = spec.search.num_samples * (grid_size(spec.hyperparameters) if spec.search.algorithm in (
+        "grid", "random") else 1)
+    return configs * seeds
 
 
 def scheduler(spec: ExperimentSpec):
@@ -234,7 +264,7 @@ def tuner(spec: ExperimentSpec, storage_path: str, name: str, callbacks: list):
     algo_cls = algorithm_class(spec)
     config = algorithm_config(spec)
     tune_config = tune.TuneConfig(
-        metric=METRIC, mode=MODE, num_samples=spec.search.num_samples, search_alg=search_algorithm(spec),
+        metric=METRIC, mode=MODE, num_samples=tune_num_samples(spec), search_alg=search_algorithm(spec),
         scheduler=scheduler(spec), max_concurrent_trials=spec.resources.max_concurrent_trials,
         trial_dirname_creator=_trial_dirname, trial_name_creator=_trial_name)
     run_config = tune.RunConfig(

@@ -59,6 +59,21 @@ class Policy:
                 action = dist.sample()[0].numpy()
         return self._to_env_action(action)
 
+    def act_batch(self, obs, greedy: bool = True) -> list:
+        """Actions for a batch of observations in one forward pass (evaluation of many envs at once)."""
+        torch = self._torch
+        with torch.no_grad():
+            batch = {"obs": torch.as_tensor(np.asarray(obs, dtype=np.float32))}
+            out = self.module.forward_inference(batch)
+            if "actions" in out:
+                actions = out["actions"].numpy()
+            else:
+                dist = self._dist_cls.from_logits(out["action_dist_inputs"])
+                if greedy:
+                    dist = dist.to_deterministic()
+                actions = dist.sample().numpy()
+        return [self._to_env_action(a) for a in actions]
+
     def _to_env_action(self, action):
         import gymnasium as gym
 
@@ -129,6 +144,30 @@ def run_episodes(policy: Policy, env, episodes: int, seed: int, greedy: bool = T
         returns.append(total)
         lengths.append(steps)
     return returns, lengths
+
+
+def run_episodes_batched(policy: Policy, make_env, episodes: int, seed: int, greedy: bool = True):
+    """Like :func:`run_episodes` with ``episodes`` env instances stepped side by side (one forward pass a step):
+    the same seeds give the same episodes, ~20x fewer forward passes for 20 episodes."""
+    envs = [make_env() for _ in range(episodes)]
+    try:
+        obs = [env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]
+        returns, lengths = [0.0] * episodes, [0] * episodes
+        alive = list(range(episodes))
+        while alive:
+            actions = policy.act_batch([obs[i] for i in alive], greedy=greedy)
+            still = []
+            for i, action in zip(alive, actions):
+                obs[i], reward, terminated, truncated, _ = envs[i].step(action)
+                returns[i] += float(reward)
+                lengths[i] += 1
+                if not (terminated or truncated):
+                    still.append(i)
+            alive = still
+        return returns, lengths
+    finally:
+        for env in envs:
+            env.close()
 
 
 def evaluate(policy: Policy, env, episodes: int = 10, seed: int = 0, threshold: float | None = None,

@@ -22,7 +22,7 @@ from typing import Any
 
 from rlstudio.core import events as ev
 from rlstudio.core.domains import grid_size
-from rlstudio.core.events import EventWriter, read_events
+from rlstudio.core.events import EventWriter, ExperimentState, read_events
 from rlstudio.core.problems import errors
 from rlstudio.core.spec import ExperimentSpec, load_spec, save_spec
 from rlstudio.core.validation import validate
@@ -53,13 +53,25 @@ def new_experiment_folder(spec: ExperimentSpec, storage: str | Path) -> Path:
 
 
 def flatten_result(result: dict) -> dict:
-    """The figures of one RLlib result that the GUI and the terminal show."""
+    """The figures of one RLlib result that the GUI and the terminal show.
+
+    ``return_window`` is RL Studio's return (engine/returns.py): the mean of the last ``return_window_n``
+    finished episodes across iterations, resting on ``return_episodes`` of them; ``episode_returns`` and
+    ``episode_lengths`` are the episodes that ended in this iteration. ``episode_return_mean`` is RLlib's own
+    figure (the mean over this iteration's episodes only), kept for reference."""
     runners = result.get("env_runners") or {}
     learner = (result.get("learners") or {}).get("default_policy") or {}
+    ours = result.get("rlstudio") or {}
     out: dict[str, Any] = {
         "iteration": result.get("training_iteration"),
         "timesteps": result.get("num_env_steps_sampled_lifetime"),
         "time_s": result.get("time_total_s"),
+        "return_window": ours.get("return"),
+        "return_episodes": ours.get("return_episodes"),
+        "return_window_n": ours.get("return_window"),
+        "episodes_total": ours.get("episodes_total"),
+        "episode_returns": [round(float(r), 4) for r in ours.get("episode_returns") or ()],
+        "episode_lengths": list(ours.get("episode_lengths") or ()),
         "episode_return_mean": runners.get("episode_return_mean"),
         "episode_return_min": runners.get("episode_return_min"),
         "episode_return_max": runners.get("episode_return_max"),
@@ -115,14 +127,21 @@ class EventLogCallback:
 
         return sampled(trial.config, self.searched)
 
+    @staticmethod
+    def _group(trial) -> dict:
+        """The trial's seed and group (the trials of one configuration, engine/seeds.py; alone: its own id)."""
+        from rlstudio.engine.seeds import GROUP_KEY
+
+        return {"seed": trial.config.get("seed"), "group": trial.config.get(GROUP_KEY) or trial.trial_id}
+
     def on_trial_start(self, iteration, trials, trial, **info):
         tid = trial.trial_id
         if tid in self._started:
             self.writer.emit(ev.TRIAL_RESUMED, trial_id=tid, config=self._sampled(trial),
-                             logged_iteration=self._logged_iteration.get(tid, 0))
+                             logged_iteration=self._logged_iteration.get(tid, 0), **self._group(trial))
         else:
             self._started.add(tid)
-            self.writer.emit(ev.TRIAL_STARTED, trial_id=tid, config=self._sampled(trial))
+            self.writer.emit(ev.TRIAL_STARTED, trial_id=tid, config=self._sampled(trial), **self._group(trial))
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         tid = trial.trial_id
@@ -133,6 +152,9 @@ class EventLogCallback:
             return
         self._logged_iteration[tid] = it
         self.writer.emit(ev.TRIAL_RESULT, trial_id=tid, **row)
+        evaluation = (result.get("rlstudio") or {}).get("evaluation")
+        if evaluation:  # the target was reached: the confirmation run on seeded greedy episodes
+            self.writer.emit(ev.TRIAL_EVALUATED, trial_id=tid, iteration=it, **evaluation)
 
     def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
         last = trial.last_result or {}
@@ -331,8 +353,10 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) 
         tuner = tune.Tuner.restore(str(tune_path), trainable=build.algorithm_class(spec), resume_unfinished=True,
                                    resume_errored=False, param_space=build.param_space_for(spec))
     else:
-        planned = grid_size(spec.hyperparameters) * spec.search.num_samples
+        configurations = grid_size(spec.hyperparameters) * spec.search.num_samples
+        planned = configurations * build.seeds_of(spec)
         writer.emit(ev.EXPERIMENT_STARTED, name=spec.name, spec=spec.to_dict(), planned_trials=planned,
+                    planned_configurations=configurations, seeds=build.seeds_of(spec),
                     folder=str(folder), searched=build.searched_names(spec))
         tuner = build.tuner(spec, storage_path=str(folder), name=TUNE_DIR, callbacks=[callback])
     grid = tuner.fit()
@@ -352,32 +376,29 @@ def _finish(grid, tune_path: Path, writer: EventWriter, searched: list[str]) -> 
                     unfinished=[t.trial_id for t in unfinished])
         return EXIT_STOPPED
     errored = [t.trial_id for t in trials if t.status == Trial.ERROR]
-    best = _best(grid, searched)
+    best = _best(grid, searched, tune_path.parent)
     status = "completed" if not errored else ("failed" if len(errored) == len(trials) else "completed_with_errors")
     writer.emit(ev.EXPERIMENT_FINISHED, status=status, errored_trials=errored, **best)
     return EXIT_OK if not errored else EXIT_FAILED
 
 
-def _best(grid, searched: list[str]) -> dict:
-    """The best trial by its best reported mean return (not its last, which an unlucky last iteration lowers)."""
-    from rlstudio.engine.build import METRIC, sampled
+def _best(grid, searched: list[str], folder: Path | None = None) -> dict:
+    """The best trial by its *final* return (its confirmation evaluation, else the mean of its last N finished
+    episodes) as the event log records it: core's ExperimentState.best_trial, which every front end uses."""
+    from rlstudio.engine.build import sampled
 
-    best = None
-    for result in grid:
-        if result.metrics_dataframe is None or METRIC not in result.metrics_dataframe:
-            continue
-        value = result.metrics_dataframe[METRIC].max()
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            continue
-        if best is None or value > best[0]:
-            best = (value, result)
+    state = ExperimentState.load(folder) if folder is not None else None
+    best = state.best_trial() if state is not None else None
     if best is None:
         return {"best_trial_id": None, "best_config": None, "best_metric": None}
-    value, result = best
-    checkpoint = result.checkpoint.path if result.checkpoint else None
-    trial_id = Path(result.path).name.removeprefix("trial_")
-    return {"best_trial_id": trial_id, "best_metric": float(value), "best_checkpoint": checkpoint,
-            "best_config": sampled(result.config, searched)}
+    out = {"best_trial_id": best.trial_id, "best_metric": float(best.final_return), "best_checkpoint": None,
+           "best_config": best.config, "best_return_episodes": best.return_episodes,
+           "best_evaluated": best.evaluation is not None}
+    for result in grid:
+        if Path(result.path).name.removeprefix("trial_") == best.trial_id:
+            out["best_checkpoint"] = result.checkpoint.path if result.checkpoint else best.last_checkpoint
+            out["best_config"] = sampled(result.config, searched)
+    return out
 
 
 def serve(address: str, token: str | None) -> int:
