@@ -572,6 +572,32 @@ def cmd_trust(args) -> int:
     return EXIT_OK
 
 
+# ---- doctor / desktop (installing and starting RL Studio) -------------------------------------------
+
+def cmd_doctor(args) -> int:
+    from rlstudio import doctor
+
+    return doctor.main(Path(args.storage).expanduser())
+
+
+def cmd_desktop(args) -> int:
+    from rlstudio import desktop
+
+    return desktop.main(args.action)
+
+
+def _add_install_commands(sub) -> None:
+    p = sub.add_parser("doctor", help="check that RL Studio can run here (Qt libraries, display, Ray, disk, "
+                                      "hardware); exit 0, or 1 with what to fix")
+    p.add_argument("--storage", default=os.environ.get("RLSTUDIO_STORAGE", DEFAULT_STORAGE),
+                   help=f"the storage folder to check (default {DEFAULT_STORAGE})")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("desktop", help="add RL Studio to the application menu for this user, or remove it")
+    p.add_argument("action", choices=["install", "uninstall"])
+    p.set_defaults(func=cmd_desktop)
+
+
 # ---- entry point ------------------------------------------------------------------------------------
 
 def cmd_gui(args) -> int:
@@ -592,6 +618,34 @@ def cmd_gui(args) -> int:
 
 TRUST_HELP = ("trust the code this experiment names (its custom environment, algorithm or classes) for this "
               "command only; 'rlstudio trust' remembers it")
+
+
+# ---- report (issue 11) -------------------------------------------------------------------------------------
+
+def cmd_report(args) -> int:
+    from rlstudio.core.report import ReportError, write_report
+
+    try:
+        html_path, csv_path = write_report(args.folders, args.output, args.csv, gif=args.gif, x_key=args.x)
+    except ReportError as exc:
+        _err(str(exc))
+        return EXIT_INVALID
+    print(f"wrote {html_path} and {csv_path}")
+    return EXIT_OK
+
+
+def _add_report_command(sub) -> None:
+    p = sub.add_parser("report", help="one self-contained HTML report (opens offline) and a CSV of every trial, "
+                                      "from one or more experiment folders")
+    p.add_argument("folders", nargs="+", metavar="DIR", help="experiment folders (several are compared)")
+    p.add_argument("-o", "--output", required=True, metavar="HTML", help="the report file, e.g. report.html")
+    p.add_argument("--csv", metavar="FILE", help="the trials CSV (default: beside the report, .csv)")
+    p.add_argument("--x", choices=["timesteps", "time_s", "iteration"], default="timesteps",
+                   help="the curves' x-axis (default timesteps)")
+    p.add_argument("--gif", action=argparse.BooleanOptionalAction, default=False,
+                   help="record one episode of the best policy as an embedded GIF; this runs the experiment's "
+                        "environment in a child process (default: --no-gif, the report only reads files)")
+    p.set_defaults(func=cmd_report)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -682,6 +736,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="module paths (mypkg.envs), or experiment files whose named modules to trust")
     p.add_argument("--revoke", action="store_true", help="stop trusting these modules")
     p.set_defaults(func=cmd_trust)
+    _add_install_commands(sub)
+    _add_report_command(sub)
     return parser
 
 

@@ -5,7 +5,8 @@ import sys
 
 CORE = ["rlstudio.core.spec", "rlstudio.core.catalog", "rlstudio.core.validation", "rlstudio.core.events",
         "rlstudio.core.progress", "rlstudio.core.export", "rlstudio.core.schema", "rlstudio.core.presets",
-        "rlstudio.core.trust", "rlstudio.cli"]
+        "rlstudio.core.trust", "rlstudio.core.stats", "rlstudio.core.importance", "rlstudio.core.report",
+        "rlstudio.cli"]
 
 
 def _blocked_import(blocked: list[str], modules: list[str]) -> subprocess.CompletedProcess:
