@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rlstudio.core.resources import resources_dir
 from rlstudio.core.spec import ExperimentSpec, load_spec
-
-
-def resources_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "resources"
 
 
 def presets_dir() -> Path:

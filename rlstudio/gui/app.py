@@ -10,15 +10,48 @@ from pathlib import Path
 _T0 = time.perf_counter()
 
 
-def main(args) -> int:
-    from PySide6.QtCore import QCoreApplication, QTimer
-    from PySide6.QtWidgets import QApplication
+def qt_cannot_start() -> bool:
+    """Qt aborts the whole process when no platform plugin loads, and its message names at most one of the
+    missing libraries: check first (``ldd``, ~20 ms) and print the doctor's findings instead."""
+    from rlstudio.doctor import format_findings, qt_start_problems
 
+    problems = qt_start_problems()
+    if not problems:
+        return False
+    print("rlstudio: the desktop app cannot start here:\n" + format_findings(problems)
+          + "\n(`rlstudio doctor` checks everything else RL Studio needs.)", file=sys.stderr)
+    return True
+
+
+def app_icon():
+    from PySide6.QtGui import QIcon
+
+    from rlstudio.core.resources import ICON_SIZES, icon_path
+
+    icon = QIcon()
+    for size in ICON_SIZES:
+        icon.addFile(str(icon_path(size)))
+    return icon
+
+
+def main(args) -> int:
     if args.screenshot and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no display
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is None and qt_cannot_start():
+        return 1
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtGui import QGuiApplication
+
+    from rlstudio.desktop import APP_ID
+
     QCoreApplication.setOrganizationName("RLStudio")
     QCoreApplication.setApplicationName("RL Studio")
+    # the menu entry's name (rlstudio/desktop.py): Wayland shells find the window's icon and name through it
+    QGuiApplication.setDesktopFileName(APP_ID)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setWindowIcon(app_icon())
     # Python's cycle collector runs in whichever thread happens to allocate: in a worker thread (validation,
     # experiment scans) it can destroy Qt objects there, which deadlocks against the GUI thread (seen: Qt's
     # connection lock held by a destructor waiting for the GIL, the GUI thread holding the GIL waiting for that
@@ -80,7 +113,9 @@ def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float
         env = window.env_panel
         preview_done = bool(env._frames) or env.preview.text() not in ("", "Rendering a preview…",
                                                                          "The preview appears here.")
-        return (window.session.state in ("ready", "error") and not window.document.validating and preview_done)
+        # with RLSTUDIO_NO_SESSION the session stays "stopped": nothing to wait for
+        session_done = ("ready", "error", "stopped") if os.environ.get("RLSTUDIO_NO_SESSION") else ("ready", "error")
+        return (window.session.state in session_done and not window.document.validating and preview_done)
 
     def poll():
         if settled() or time.monotonic() - started > timeout_s:
