@@ -179,7 +179,9 @@ def test_an_env_that_raises_fails_its_trial_with_the_traceback_while_the_other_f
 
 
 def test_exported_script_runs_the_same_experiment(tmp_path):
-    data = {**SMALL, "stop": {"iterations": 1}}
+    """With the same return rule: a target any policy reaches (9) is met once 5 episodes have ended and 3 seeded
+    greedy episodes confirm it, so each trial stops after its first iteration instead of its third."""
+    data = {**SMALL, "stop": {"iterations": 3, "episode_return_mean": 9, "return_window": 5, "confirm_episodes": 3}}
     script = tmp_path / "exported.py"
     proc = run_cli("export", write_spec(tmp_path, data), "-o", script)
     assert proc.returncode == 0, proc.stderr
@@ -188,8 +190,14 @@ def test_exported_script_runs_the_same_experiment(tmp_path):
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
                          env={**os.environ, "STORAGE": str(tmp_path / "exported_runs")}, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "best mean return:" in run.stdout
-    assert len(list((tmp_path / "exported_runs" / "small").glob("*/"))) >= 2
+    assert "best mean return (last 5 episodes):" in run.stdout
+    trials = [p for p in (tmp_path / "exported_runs" / "small").glob("*/") if (p / "result.json").exists()]
+    assert len(trials) == 2
+    for trial in trials:
+        results = [json.loads(line) for line in (trial / "result.json").read_text().splitlines()]
+        assert len(results) == 1 and results[0]["return_window"]["solved"] is True
+        assert results[0]["return_window"]["return_episodes"] == 5
+        assert results[0]["return_window"]["evaluation_mean"] >= 9
 
 
 @pytest.mark.parametrize("algorithm,env,hyperparameters", [

@@ -8,6 +8,66 @@ from rlstudio.core import catalog, trust
 from rlstudio.core.domains import as_domain
 from rlstudio.core.spec import ExperimentSpec
 
+#: RL Studio's return rule, inlined so that the script needs no RL Studio (engine/returns.py is the original: the
+#: mean of the last N finished episodes across iterations; a trial is solved when that mean reaches the target and
+#: M seeded greedy episodes confirm it). Tests run the exported script for real.
+RETURN_RULE = '''
+class ReturnWindow(RLlibCallback):
+    """Records every finished episode; after each iteration adds result["return_window"] with "return", the mean of
+    the last WINDOW finished episodes (across iterations), and "solved": that mean reached TARGET with a full
+    window and CONFIRM_EPISODES seeded greedy episodes on fresh envs confirmed it."""
+
+    def on_episode_end(self, *, episode, prev_episode_chunks=None, metrics_logger=None, **kwargs):
+        ret = episode.get_return() + sum(c.get_return() for c in prev_episode_chunks or ())
+        metrics_logger.log_value("episode_returns_all", float(ret), reduce="item_series")
+
+    def on_train_result(self, *, algorithm, result, **kwargs):
+        window = algorithm.__dict__.setdefault("_return_window", collections.deque(maxlen=WINDOW))
+        returns = result.get("env_runners", {}).pop("episode_returns_all", None)
+        window.extend(returns if isinstance(returns, list) else [])
+        out = {"return_episodes": len(window), "solved": False}
+        if window:
+            out["return"] = float(np.mean(window))
+        if TARGET is not None and len(window) == WINDOW and out["return"] >= TARGET:
+            confirmed = confirm(algorithm) if CONFIRM_EPISODES else None
+            out["evaluation_mean"] = confirmed
+            out["solved"] = confirmed is None or confirmed >= TARGET
+        result["return_window"] = out
+
+
+def confirm(algorithm):
+    """Mean return of CONFIRM_EPISODES episodes seeded 10000, 10001, ... with greedy actions."""
+    import torch
+
+    module = algorithm.get_module()
+    _, make_env = algorithm._get_env_id_and_creator(algorithm.config.env, algorithm.config)
+    dist_cls = module.get_inference_action_dist_cls()
+    returns = []
+    for i in range(CONFIRM_EPISODES):
+        env = make_env(dict(algorithm.config.env_config))
+        obs, _ = env.reset(seed=10_000 + i)
+        total, done = 0.0, False
+        while not done:
+            with torch.no_grad():
+                out = module.forward_inference({"obs": torch.as_tensor(np.asarray(obs, np.float32)[None])})
+            if "actions" in out:
+                action = out["actions"][0].numpy()
+            else:
+                action = dist_cls.from_logits(out["action_dist_inputs"]).to_deterministic().sample()[0].numpy()
+            space = env.action_space
+            if hasattr(space, "n"):
+                action = int(action)
+            else:  # RLlib acts in [-1, 1]: back to the env's range
+                action = np.clip(space.low + (np.clip(action, -1, 1) + 1) * (space.high - space.low) / 2,
+                                 space.low, space.high).astype(space.dtype)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        env.close()
+        returns.append(total)
+    return float(np.mean(returns))
+'''
+
 _TUNE_FN = {"grid": "grid_search", "choice": "choice", "uniform": "uniform", "loguniform": "loguniform",
             "randint": "randint", "quniform": "quniform"}
 
@@ -43,6 +103,7 @@ def export_script(spec: ExperimentSpec) -> str:
         lines += [f"#   {r.field!r}: {r.path!r}" for r in named]  # repr: a name can never end the comment
         lines += ["# Read that code before you run this script.", ""]
     lines += [
+        "import collections",
         "import math",
         "import os",
         "",
@@ -52,13 +113,20 @@ def export_script(spec: ExperimentSpec) -> str:
                   "# (the token is read from RAY_AUTH_TOKEN or ~/.ray/auth_token).",
                   'os.environ.setdefault("RAY_AUTH_MODE", "token")', ""]
     lines += [
+        "import numpy as np",
         "import ray",
         "from ray import tune",
+        "from ray.rllib.callbacks.callbacks import RLlibCallback",
         f"from {algo_module} import {algo_cls}",
     ]
     if spec.env.entry_point:
         mod, cls = spec.env.entry_point.split(":")
         lines.append(f"from {mod} import {cls.split('.')[0]}")
+    lines += ["", ""]
+    lines += [f"WINDOW = {spec.stop.window}  # episodes in the mean return",
+              f"TARGET = {spec.stop.episode_return_mean!r}  # the return target (None: none)",
+              f"CONFIRM_EPISODES = {spec.stop.confirm}  # seeded greedy episodes that confirm the target"]
+    lines += RETURN_RULE.splitlines()
     lines += ["", ""]
     fixed = {k: v for k, v in spec.hyperparameters.items() if k != "model_config" and not _searched(v)}
     searched = {k: v for k, v in spec.hyperparameters.items() if k != "model_config" and _searched(v)}
@@ -76,6 +144,7 @@ def export_script(spec: ExperimentSpec) -> str:
         f"    config.environment(env={env_name!r}, env_config={dict(spec.env.kwargs or {})!r})",
         f"    config.env_runners(num_env_runners={r.env_runners}, num_envs_per_env_runner={r.envs_per_runner})",
         f"    config.learners(num_learners={r.learners}, num_gpus_per_learner={r.gpus_per_learner})",
+        "    config.callbacks(callbacks_class=ReturnWindow)",
     ]
     if isinstance(model, dict) and as_domain(model) is None:
         fixed_model = {k: v for k, v in model.items() if not _searched(v)}
@@ -95,11 +164,12 @@ def export_script(spec: ExperimentSpec) -> str:
             lines.append(f"    space['_model_config'] = {{**space.get('_model_config', {{}}), "
                          f"**{_expr(searched_model)}}}")
     lines += ["    return space", "", ""]
-    stop_keys = {"episode_return_mean": "env_runners/episode_return_mean",
+    stop_keys = {"episode_return_mean": "return_window/solved",
                  "timesteps": "num_env_steps_sampled_lifetime", "iterations": "training_iteration",
                  "time_s": "time_total_s"}
-    criteria = {stop_keys[k]: v for k, v in spec.stop.criteria().items()}
+    criteria = {stop_keys[k]: (1 if k == "episode_return_mean" else v) for k, v in spec.stop.criteria().items()}
     lines += [
+        "# 'return_window/solved' (True when the target is reached and confirmed) counts as 1",
         f"STOP = {criteria!r}",
         "",
         "",
@@ -130,7 +200,7 @@ def export_script(spec: ExperimentSpec) -> str:
         f"        {algo_cls},",
         "        param_space=param_space(build_config()),",
         "        tune_config=tune.TuneConfig(",
-        '            metric="env_runners/episode_return_mean", mode="max",',
+        '            metric="return_window/return", mode="max",',
         f"            num_samples={spec.search.num_samples}, search_alg=search_alg, scheduler=scheduler,",
         f"            max_concurrent_trials={r.max_concurrent_trials!r},",
         "        ),",
@@ -147,7 +217,7 @@ def export_script(spec: ExperimentSpec) -> str:
         "    for error in results.errors:",
         '        print("trial failed:", error)',
         "    best = results.get_best_result()",
-        '    print("best mean return:", best.metrics.get("env_runners", {}).get("episode_return_mean"))',
+        '    print(f"best mean return (last {WINDOW} episodes):", best.metrics.get("return_window", {}).get("return"))',
         '    print("best checkpoint:", best.checkpoint)',
         "    ray.shutdown()",
         "    return 1 if results.errors else 0",
@@ -172,10 +242,10 @@ def _search_lines(spec: ExperimentSpec) -> list[str]:
     out = []
     if s.algorithm == "optuna":
         out += ["    from ray.tune.search.optuna import OptunaSearch", "",
-                f'    search_alg = OptunaSearch(metric="env_runners/episode_return_mean", mode="max", seed={s.seed!r})']
+                f'    search_alg = OptunaSearch(metric="return_window/return", mode="max", seed={s.seed!r})']
     elif s.algorithm == "hyperopt":
         out += ["    from ray.tune.search.hyperopt import HyperOptSearch", "",
-                f'    search_alg = HyperOptSearch(metric="env_runners/episode_return_mean", mode="max", '
+                f'    search_alg = HyperOptSearch(metric="return_window/return", mode="max", '
                 f"random_state_seed={s.seed!r})"]
     else:
         out.append("    search_alg = None  # grid / random: Tune's default variant generator")

@@ -1,7 +1,8 @@
 """Live learning curves: persistent pyqtgraph items per trial, updated with ``setData`` (never rebuilt); with many
 trials the thin curves of the trials that are not emphasised are drawn by one item (``ThinCurves``).
 
-Run alone with a recorded event log:  python -m rlstudio.gui.panels.curves --demo [events.jsonl]
+Run alone with a recorded event log:  python -m rlstudio.gui.panels.curves --demo EVENTS.jsonl
+(an experiment folder's events.jsonl, or tests/data/two_trials_stopped_resumed.jsonl in a checkout)
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizeP
                                QWidget)
 
 from rlstudio.core import catalog
+from rlstudio.gui.panels.bands import GroupBandsView
+from rlstudio.core.events import RETURN_KEY, result_return
 
 METRICS = {  # result field -> label
-    "episode_return_mean": "Mean return", "episode_len_mean": "Episode length", "total_loss": "Total loss",
+    "return_window": "Return (mean of the last 20 episodes)",
+    "episode_return_mean": "Return (RLlib: this iteration's episodes only)", "episode_len_mean": "Episode length",
+    "total_loss": "Total loss",
     "policy_loss": "Policy loss", "vf_loss": "Value loss", "entropy": "Entropy", "mean_kl_loss": "KL",
     "qf_loss": "Q loss", "env_steps_per_s": "Throughput (steps/s)",
 }
@@ -53,7 +58,8 @@ def series(results: list[dict], x_key: str, y_key: str) -> tuple[np.ndarray, np.
     """The (x, y) points of the results that have both values (a missing or NaN value is skipped, so the
     curves can be drawn without pyqtgraph's per-point finite check)."""
     x = np.array([r.get(x_key) if r.get(x_key) is not None else np.nan for r in results], dtype=float)
-    y = np.array([r.get(y_key) if r.get(y_key) is not None else np.nan for r in results], dtype=float)
+    get = result_return if y_key == RETURN_KEY else (lambda r: r.get(y_key))  # older logs: RLlib's return
+    y = np.array([v if (v := get(r)) is not None else np.nan for r in results], dtype=float)
     keep = np.isfinite(x) & np.isfinite(y)
     return x[keep], y[keep]
 
@@ -64,6 +70,32 @@ def series(results: list[dict], x_key: str, y_key: str) -> tuple[np.ndarray, np.
 MANY_TRIALS = 8
 #: with more trials than that, the hover read-out gives the values of the curves nearest the mouse
 HOVER_NEAREST = 3
+
+
+def episode_points(results: list[dict], x_key: str, x_start: float = 0.0) -> tuple[np.ndarray, np.ndarray, float]:
+    """Every finished episode's return as a point: the episodes of one iteration spread evenly between the
+    previous result's x and this one's (where along the iteration each ended is not recorded). Returns
+    (x, y, the last result's x) so that the next call continues from there."""
+    xs, ys = [], []
+    prev = x_start
+    for r in results:
+        x = r.get(x_key)
+        returns = r.get("episode_returns") or ()
+        if x is None:
+            continue
+        if returns:
+            xs.append(np.linspace(prev, x, len(returns) + 1)[1:])
+            ys.append(np.asarray(returns, dtype=float))
+        prev = x
+    if not xs:
+        return np.empty(0), np.empty(0), prev
+    return np.concatenate(xs), np.concatenate(ys), prev
+
+
+#: the per-episode dots are drawn for the best and the selected trial, and for every trial while there are at most
+#: this many; each keeps its newest MAX_DOTS episodes (a scatter of 100,000 points would cost a frame)
+DOTS_ALL_TRIALS = 4
+MAX_DOTS = 20_000
 
 
 def log10_or_nan(y: np.ndarray) -> np.ndarray:
@@ -375,6 +407,10 @@ class CurvesPanel(QWidget):
         self.smoothing.setMinimumWidth(90)
         self.smoothing.setToolTip("Exponential smoothing of the curves; the raw values stay faint behind.")
         self.log_scale = QCheckBox("Log scale")
+        self.episodes_box = QCheckBox("Episodes")
+        self.episodes_box.setChecked(True)
+        self.episodes_box.setToolTip("Every finished episode's return as a dot behind the curves (the best and the "
+                                     "selected trial; every trial when there are few).")
         self.readout = QLabel(" ")
         # a long read-out is cut at the panel's edge instead of widening the panel (and the window)
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -382,6 +418,7 @@ class CurvesPanel(QWidget):
         self.x_axis_box.currentIndexChanged.connect(self._on_control_changed)
         self.smoothing.valueChanged.connect(self._on_control_changed)
         self.log_scale.toggled.connect(self._on_control_changed)
+        self.episodes_box.toggled.connect(self._on_control_changed)
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         for side in ("left", "bottom"):  # grid lines at the labelled ticks only: minor ones cost 8 ms a frame
@@ -395,6 +432,8 @@ class CurvesPanel(QWidget):
         self.thin_curves = ThinCurves()  # with many trials: the curves of those not emphasised
         self.thin_curves.sigClicked.connect(self._on_curve_clicked)
         self.plot.addItem(self.thin_curves)
+        self.bands = GroupBandsView(self.plot, self)  # "By configuration": a line and a 95 % band per group
+        self.bands.toggled.connect(self._on_bands_toggled)
         self.plot.scene().sigMouseMoved.connect(self._on_plot_mouse_moved)
         choose = QHBoxLayout()
         choose.addWidget(QLabel("Metric"))
@@ -405,6 +444,8 @@ class CurvesPanel(QWidget):
         shape.addWidget(QLabel("Smoothing"))
         shape.addWidget(self.smoothing, 1)
         shape.addWidget(self.log_scale)
+        shape.addWidget(self.episodes_box)
+        shape.addWidget(self.bands.toggle)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(choose)
@@ -419,6 +460,9 @@ class CurvesPanel(QWidget):
         self.selected: str | None = None
         self.best: str | None = None
         self._series: dict[str, tuple] = {}  # trial -> (results seen, x, y, smoothed)
+        self._dots: dict[str, tuple] = {}  # trial -> (results seen, x, y, last x) of its episodes
+        self._dot_items: dict[str, pg.PlotDataItem] = {}
+        self._window = 20
         self._settings = None
         self._emphasised: dict[str, tuple] = {}
         self._axes = None
@@ -436,8 +480,13 @@ class CurvesPanel(QWidget):
         env_id = ((state.spec or {}).get("env") or {}).get("id")
         threshold = catalog.SUCCESS_THRESHOLDS.get(env_id or "")
         log = self.log_scale.isChecked()
-        self.threshold_line.setVisible(threshold is not None and self.metric_box.currentData() == "episode_return_mean"
-                                       and (threshold > 0 or not log))
+        self.threshold_line.setVisible(threshold is not None and self.metric_box.currentData() in (
+            RETURN_KEY, "episode_return_mean") and (threshold > 0 or not log))
+        window = ((state.spec or {}).get("stop") or {}).get("return_window") or 20
+        if window != self._window:
+            self._window = window
+            self.metric_box.setItemText(0, self._return_label())
+            self._axes = None
         if threshold is not None and (threshold > 0 or not log):
             # a line is not moved by the plot's log mode: on a log axis its position is log10 of the value
             self.threshold_line.setValue(math.log10(threshold) if log else threshold)
@@ -448,6 +497,40 @@ class CurvesPanel(QWidget):
                 self._index[trial_id] = len(self._order)
                 self._order.append(trial_id)
         self._redraw()
+
+    def _return_label(self) -> str:
+        return f"Return (mean of the last {self._window} episodes)"
+
+    def _label(self, key: str) -> str:
+        return self._return_label() if key == RETURN_KEY else METRICS[key]
+
+    def _update_dots(self, trial_id: str, results: list[dict], x_key: str, show: bool) -> None:
+        """The trial's episodes as faint dots in its colour, extended with the results that arrived."""
+        item = self._dot_items.get(trial_id)
+        if not show:
+            if item is not None:
+                item.setVisible(False)
+                item.setData([], [])
+                self._dots.pop(trial_id, None)
+            return
+        cached = self._dots.get(trial_id)
+        seen = cached[0] if cached else 0
+        if cached is not None and len(results) == seen and item is not None and item.isVisible():
+            return
+        x_new, y_new, last_x = episode_points(results[seen:], x_key, cached[3] if cached else 0.0)
+        x = np.concatenate([cached[1], x_new])[-MAX_DOTS:] if cached else x_new[-MAX_DOTS:]
+        y = np.concatenate([cached[2], y_new])[-MAX_DOTS:] if cached else y_new[-MAX_DOTS:]
+        self._dots[trial_id] = (len(results), x, y, last_x)
+        if item is None:
+            color = QColor(self.color_of(trial_id))
+            color.setAlpha(90)
+            item = self.plot.plot([], [], pen=None, symbol="o", symbolSize=3, symbolPen=None,
+                                  symbolBrush=pg.mkBrush(color), skipFiniteCheck=True)
+            item.setZValue(-5)
+            self._dot_items[trial_id] = item
+        item.setVisible(True)
+        item.setData(x, y)
+        self._extend_bounds(trial_id, x_new, y_new)
 
     def _add_items(self, trial_id: str) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
         """The trial's own curves (raw, smooth), made when it is first drawn by them rather than by
@@ -474,6 +557,10 @@ class CurvesPanel(QWidget):
             self.plot.removeItem(smooth)
             self.legend.removeItem(smooth)
         self._items.clear()
+        for item in self._dot_items.values():
+            self.plot.removeItem(item)
+        self._dot_items.clear()
+        self._dots.clear()
         self.thin_curves.clear()
         self._order.clear()
         self._index.clear()
@@ -499,6 +586,7 @@ class CurvesPanel(QWidget):
         if settings != self._settings:
             self._settings = settings
             self._series.clear()
+            self._dots.clear()
             self._bounds.clear()
             self._range = None
         many = len(self._order) > MANY_TRIALS
@@ -533,6 +621,9 @@ class CurvesPanel(QWidget):
                     smooth.setData(x, s)
                     if show_raw:
                         raw.setData(x, y)
+            dots = (self.episodes_box.isChecked() and y_key == RETURN_KEY and not self.log_scale.isChecked()
+                    and (emphasised or len(self._order) <= DOTS_ALL_TRIALS))
+            self._update_dots(trial_id, results, x_key, dots)
             if restyle:
                 self._emphasised[trial_id] = look
                 if not thin:
@@ -548,13 +639,16 @@ class CurvesPanel(QWidget):
                         smooth.setData([], [])
                     smooth.setPen(pg.mkPen(self.color_of(trial_id), width=4 if emphasised else (1 if many else 2)))
                     smooth.setZValue(10 if emphasised else 0)
+        if self.bands.update(self._state, {tid: c[1:3] for tid, c in self._series.items()}, (x_key, y_key),
+                             self.log_scale.isChecked()):
+            self._hide_trial_curves()
         self.thin_curves.changed()
         if force or self._axes != (x_key, y_key, self.log_scale.isChecked()):
             self._axes = (x_key, y_key, self.log_scale.isChecked())
             # labels first: a label re-scales its unit prefix from the axis range, which right after switching to
             # log mode is still the linear one (10 ** 800 overflows)
             self.plot.setLabel("bottom", X_AXES[x_key])
-            self.plot.setLabel("left", METRICS[y_key])
+            self.plot.setLabel("left", self._label(y_key))
             self.plot.setLogMode(y=self.log_scale.isChecked())
             self._auto_range = True
             self._range = None
@@ -591,6 +685,20 @@ class CurvesPanel(QWidget):
             vb.setRange(xRange=(x0, x1 if x1 > x0 else x0 + 1), yRange=(y0, y1 if y1 > y0 else y0 + 1),
                         padding=0.03)
 
+    def _hide_trial_curves(self) -> None:
+        """The grouped view shows the configurations' bands instead of the trials' curves."""
+        for raw, smooth in self._items.values():
+            raw.setVisible(False)
+            smooth.setVisible(False)
+        for item in self._dot_items.values():
+            item.setVisible(False)
+        self.legend.setVisible(False)
+
+    def _on_bands_toggled(self, on: bool) -> None:
+        self._emphasised.clear()  # every trial's curves are restyled: shown again, or hidden for the bands
+        self.thin_curves.setVisible(not on)
+        self._on_control_changed()
+
     def _on_range_changed_manually(self, *_):
         self._auto_range = False
 
@@ -613,6 +721,10 @@ class CurvesPanel(QWidget):
             return
         point = self.plot.getPlotItem().vb.mapSceneToView(pos)
         x_key, y_key = self.x_axis_box.currentData(), self.metric_box.currentData()
+        if self.bands.active:
+            y = 10 ** point.y() if self.log_scale.isChecked() else point.y()
+            self.readout.setText(self.bands.readout(point.x(), X_AXES[x_key], y))
+            return
         values = []
         for trial_id in self._order:  # the cached series: a mouse move must not rebuild 64 × 10,000 points
             cached = self._series.get(trial_id)
@@ -638,8 +750,7 @@ def _demo(argv: list[str]) -> int:
 
     from rlstudio.core.events import ExperimentState
 
-    path = Path(argv[0]) if argv else Path(__file__).resolve().parents[3] / "tests" / "data" / \
-        "two_trials_stopped_resumed.jsonl"
+    path = Path(argv[0])
     import json
 
     events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -668,6 +779,7 @@ def _demo(argv: list[str]) -> int:
 if __name__ == "__main__":
     import sys
 
-    if "--demo" in sys.argv:
-        raise SystemExit(_demo([a for a in sys.argv[1:] if a != "--demo"]))
-    print("usage: python -m rlstudio.gui.panels.curves --demo [events.jsonl]")
+    rest = [a for a in sys.argv[1:] if a != "--demo"]
+    if "--demo" in sys.argv and rest:
+        raise SystemExit(_demo(rest))
+    print("usage: python -m rlstudio.gui.panels.curves --demo EVENTS.jsonl")

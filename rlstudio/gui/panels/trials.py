@@ -16,7 +16,7 @@ PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 
 class TrialsModel(QAbstractTableModel):
     FIXED = ("Trial", "Status")
-    TAIL = ("Iteration", "Timesteps", "Return", "Best return", "Progress")
+    TAIL = ("Iteration", "Timesteps", "Return", "Episodes", "Evaluated", "Best return", "Progress")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -25,13 +25,15 @@ class TrialsModel(QAbstractTableModel):
         self.params: list[str] = []
         self.colors: dict[str, QColor] = {}
         self.best: str | None = None
+        self.seeded = False  # trials of one configuration with several seeds: Group and Seed columns
 
     def set_state(self, state, colors: dict[str, QColor] | None = None) -> None:
         ids = sorted(state.trials)
         params = self._searched(state)
-        if ids != self.trial_ids or params != self.params:
+        seeded = any(t.group not in (None, t.trial_id) for t in state.trials.values())
+        if ids != self.trial_ids or params != self.params or seeded != self.seeded:
             self.beginResetModel()
-            self.state, self.trial_ids, self.params = state, ids, params
+            self.state, self.trial_ids, self.params, self.seeded = state, ids, params, seeded
             self.endResetModel()
         else:
             self.state = state
@@ -51,7 +53,7 @@ class TrialsModel(QAbstractTableModel):
         return names
 
     def columns(self) -> list[str]:
-        return [*self.FIXED, *self.params, *self.TAIL]
+        return [*self.FIXED, *(("Group", "Seed") if self.seeded else ()), *self.params, *self.TAIL]
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.trial_ids)
@@ -72,12 +74,21 @@ class TrialsModel(QAbstractTableModel):
         stop = (self.state.spec or {}).get("stop", {})
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole):
             sort = role == Qt.ItemDataRole.UserRole
-            value = {"Trial": trial.trial_id, "Status": status_text(trial),
+            evaluation = trial.evaluation
+            value = {"Trial": trial.trial_id, "Status": status_text(trial), "Group": trial.group, "Seed": trial.seed,
                      "Iteration": trial.iteration, "Timesteps": trial.timesteps, "Return": trial.current_return,
+                     "Episodes": trial.return_episodes,
+                     "Evaluated": evaluation.get("return_mean") if evaluation else None,
                      "Best return": trial.best_return,
                      "Progress": progress_fraction(trial, stop)}.get(column, trial.config.get(column))
             if sort:
                 return value if value is not None else float("-inf")
+            if column == "Evaluated" and evaluation:
+                return (f"{fmt_number(evaluation.get('return_mean'))} ± {fmt_number(evaluation.get('return_std'))}"
+                        f" {'✓' if evaluation.get('success') else '✗'}")
+            if column == "Episodes" and value is not None:
+                window = stop.get("return_window") or 20
+                return f"{value}/{window}"
             if column == "Progress":
                 return f"{value:.0%}"
             return fmt_number(value) if not isinstance(value, str) else value
@@ -96,8 +107,22 @@ class TrialsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == "Status" and trial.retries:
             return "\n".join(f"Failure {r.get('failures', i + 1)}: {r.get('message', '')} — started again from its "
                              f"last checkpoint" for i, r in enumerate(trial.retries))
+        if role == Qt.ItemDataRole.ToolTipRole and column in ("Return", "Episodes"):
+            window = stop.get("return_window") or 20
+            return (f"The mean return of the trial's last {window} finished episodes (fewer while fewer have "
+                    f"ended; 'Episodes' says how many). RLlib's own figure, the mean over the episodes of the last "
+                    f"iteration only: {fmt_number(trial.last.get('episode_return_mean'))}.")
+        if role == Qt.ItemDataRole.ToolTipRole and column == "Evaluated":
+            ev = trial.evaluation
+            if not ev:
+                return "Not evaluated yet: a trial whose return reaches the target plays seeded episodes with its " \
+                       "best actions to confirm it before it counts as solved."
+            return (f"At iteration {ev.get('iteration')}: {ev.get('episodes')} seeded episodes with greedy actions, "
+                    f"mean {fmt_number(ev.get('return_mean'))} ± {fmt_number(ev.get('return_std'))} (std) against "
+                    f"the target {fmt_number(ev.get('target'))}: {'solved' if ev.get('success') else 'not yet'}.")
         if role == Qt.ItemDataRole.ToolTipRole and trial.trial_id == self.best:
-            return "The best trial so far (highest mean return reported)"
+            return "The best trial so far (highest final return: its confirmation evaluation, else the mean of its " \
+                   "last finished episodes)"
         return None
 
 
