@@ -1,15 +1,19 @@
-"""Settings: where the Ray session runs (this machine, or an existing cluster by address and token) and where
-experiments are stored. "Test connection" joins the cluster from a throw-away process and reports its nodes,
-CPUs and GPUs, or says within 15 seconds why it cannot."""
+"""Settings: where the Ray session runs (this machine, or an existing cluster by address and token), where
+experiments are stored, and which modules' code experiments may run (trust is taken back here). "Test connection"
+joins the cluster from a throw-away process and reports its nodes, CPUs and GPUs, or says within 15 seconds why it
+cannot."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (QButtonGroup, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QRadioButton,
+                               QVBoxLayout, QWidget)
+
+from rlstudio.core import trust
 
 CONNECT_TIMEOUT_S = 15.0
 
@@ -104,9 +108,42 @@ class SettingsDialog(QDialog):
         layout.addLayout(test_row)
         layout.addWidget(QLabel("<b>Where experiments are stored</b>"))
         layout.addLayout(storage_row)
+        layout.addWidget(QLabel("<b>Trusted code</b> — modules whose code experiments may run (shared with the "
+                                "rlstudio command)"))
+        self.trusted = QListWidget()
+        self.trusted.setObjectName("trusted-modules")
+        self.trusted.setMaximumHeight(110)
+        for module in trust.saved_trusted_modules():
+            item = QListWidgetItem(f"{module}  —  {trust.module_location(module) or 'not found on this Python path'}")
+            item.setData(Qt.ItemDataRole.UserRole, module)
+            self.trusted.addItem(item)
+        self.revoke_button = QPushButton("Revoke")
+        self.revoke_button.setObjectName("revoke-trust")
+        self.revoke_button.setToolTip("Stop trusting the selected module: experiments that name it are checked "
+                                      "again and cannot run until you trust it again.")
+        self.revoke_button.clicked.connect(self._on_revoke_clicked)
+        trusted_row = QHBoxLayout()
+        trusted_row.addWidget(self.trusted, 1)
+        trusted_row.addWidget(self.revoke_button)
+        layout.addLayout(trusted_row)
         layout.addWidget(buttons)
         self._task = None
         self._update_enabled()
+
+    def trusted_modules(self) -> list[str]:
+        return [self.trusted.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.trusted.count())]
+
+    def _on_revoke_clicked(self) -> None:
+        for item in self.trusted.selectedItems():
+            self.trusted.takeItem(self.trusted.row(item))
+
+    def accept(self) -> None:
+        """Revocations apply on OK, like the rest of the dialog."""
+        kept = set(self.trusted_modules())
+        revoked = [m for m in trust.saved_trusted_modules() if m not in kept]
+        if revoked:
+            trust.revoke_modules(revoked)
+        super().accept()
 
     def values(self) -> SessionSettings:
         remote = self.remote.isChecked() and self.address.text().strip()

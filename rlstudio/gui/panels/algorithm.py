@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
 from rlstudio.core import catalog
 from rlstudio.core.domains import DOMAIN_KINDS, as_domain
 from rlstudio.gui.forms import INVALID_STYLE, format_value, parse_number
+from rlstudio.gui.panels.trust_bar import TrustBar
 
 CUSTOM = "__custom__"
 MODES = ("fixed",) + tuple(DOMAIN_KINDS)
@@ -283,6 +284,9 @@ class AlgorithmPanel(QWidget):
         self.table = HyperparameterTable(document)
         self.table.help_requested.connect(self.help_requested)
         layout = QVBoxLayout(self)
+        # an algorithm by import path, or class-by-name options (replay_buffer_config: {type: ...}): asked first
+        self.trust_bar = TrustBar(document, ("algorithm", "class"))
+        layout.addWidget(self.trust_bar)
         layout.addLayout(form)
         layout.addWidget(QLabel("<b>Hyperparameters and search space</b> — set an option to Fixed or give the "
                                 "values the search should try. Empty means RLlib's default."))

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QTre
 
 from rlstudio.core import catalog
 from rlstudio.gui.forms import INVALID_STYLE
+from rlstudio.gui.panels.trust_bar import TrustBar
 
 FAMILY_NAMES = {"classic_control": "Classic control", "toy_text": "Toy text", "box2d": "Box2D",
                 "mujoco": "MuJoCo", "phys2d": "Physics 2D (functional)", "tabular": "Tabular (functional)",
@@ -51,8 +52,8 @@ class EnvironmentPanel(QWidget):
         self.entry_point = QLineEdit()
         self.entry_point.setObjectName("env.entry_point")
         self.entry_point.setPlaceholderText("or your own class: package.module:MyEnv")
-        self.entry_point.setToolTip("A gymnasium.Env subclass of your own, by import path. It is imported only "
-                                    "when the experiment is checked or run.")
+        self.entry_point.setToolTip("A gymnasium.Env subclass of your own, by import path. Its module is imported "
+                                    "only once you trust it (the bar above asks), to check and run the experiment.")
         self.entry_point.editingFinished.connect(self._on_entry_point_edited)
         self.kwargs = QLineEdit()
         self.kwargs.setObjectName("env.kwargs")
@@ -86,6 +87,8 @@ class EnvironmentPanel(QWidget):
         left.addWidget(self.filter)
         left.addWidget(self.tree, 1)
         right = QVBoxLayout()
+        self.trust_bar = TrustBar(document, ("environment",))  # a custom env runs nothing until trusted here
+        right.addWidget(self.trust_bar)
         right.addLayout(form)
         right.addWidget(QLabel("<b>Preview</b> (random actions)"))
         right.addWidget(self.preview, 1)
