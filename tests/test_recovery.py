@@ -149,3 +149,171 @@ def test_the_folder_tells_whether_and_how_a_run_can_resume(tmp_path):
     assert recovery.resume_info(tmp_path).reason == "it has finished"
     recovery.clear_runner_pid(tmp_path)  # not this process's file: left alone
     assert (tmp_path / "runner.pid").exists()
+
+
+# ---- a killed app, a killed runner, a killed worker -------------------------------------------------------
+
+APP = r'''
+import json, os, sys
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+app = QApplication(sys.argv[:1])
+from rlstudio.gui.main_window import MainWindow
+
+settings = QSettings(sys.argv[2], QSettings.Format.IniFormat)
+settings.setValue("storage", sys.argv[3])
+window = MainWindow(start_session=True, settings=settings)
+window.show()
+assert window.open_file(sys.argv[1])
+
+def poll():
+    if window.run.folder is None and window.start_action.isEnabled():
+        window.start_action.trigger()
+    elif window.run.running and any(t.iteration >= 2 for t in window.run.state.trials.values()):
+        print(json.dumps({"runner": window.run.pid, "session": window.session._host.pids(),
+                          "folder": window.run.folder}), flush=True)
+        timer.stop()
+
+timer = QTimer()
+timer.timeout.connect(poll)
+timer.start(100)
+app.exec()
+'''
+
+
+def tree(pids) -> set[int]:
+    """``pids`` and all their live descendants (one pass over /proc)."""
+    children: dict[int, list[int]] = {}
+    for child, parent in procs._ppid_map().items():
+        children.setdefault(parent, []).append(child)
+    out, todo = set(), [p for p in pids if procs.alive(p)]
+    while todo:
+        pid = todo.pop()
+        if pid not in out:
+            out.add(pid)
+            todo += children.get(pid, [])
+    return out
+
+
+@ray
+@pytest.mark.gui
+def test_a_killed_app_leaves_its_run_going_to_the_end_and_then_nothing_behind(tmp_path):
+    """SIGKILL of the app mid-run: its session and runner carry on, the run completes, every process ends; the next
+    launch finds the run live in its folder (runner.pid) and can attach to it."""
+    data = {**TINY, "hyperparameters": {**TINY["hyperparameters"], "lr": {"grid": [0.001, 0.0001]}},
+            "stop": {"iterations": 20}}
+    spec = tmp_path / "exp.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    app = subprocess.Popen([sys.executable, "-c", APP, str(spec), str(tmp_path / "settings.ini"),
+                            str(tmp_path / "runs")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    try:
+        line = app.stdout.readline()
+        assert line, app.communicate(timeout=30)
+        info = json.loads(line)
+        watched = tree([info["runner"], *info["session"]])
+        app.kill()
+        killed_at = time.monotonic()
+        app.wait()
+        folder = Path(info["folder"])
+        assert recovery.resume_info(folder).running  # what the next launch sees: the run is live
+        finished_at = runner_gone = None
+        deadline = killed_at + 240
+        while time.monotonic() < deadline:
+            watched |= tree(watched)  # workers started meanwhile
+            alive = procs.still_alive(sorted(watched))
+            if finished_at is None and read_events(folder)[-1]["event"] == "experiment_finished":
+                finished_at = time.monotonic()
+            if runner_gone is None and not procs.alive(info["runner"]):
+                runner_gone = time.monotonic()
+            if not alive:
+                break
+            time.sleep(0.25)
+        all_gone = time.monotonic()
+        state = ExperimentState.load(folder)
+        print(f"after the app's SIGKILL: run finished {finished_at - killed_at:.1f} s later, its runner exited "
+              f"{runner_gone - finished_at:.1f} s after that, every process ({len(watched)}) gone "
+              f"{all_gone - runner_gone:.1f} s after the runner")
+        assert procs.still_alive(sorted(watched)) == []
+        assert state.status == "completed", [e["event"] for e in read_events(folder)]
+        assert all(t.status == "completed" and t.iteration == 20 for t in state.trials.values())
+        assert all(rows == list(range(1, 21)) for rows in iterations(read_events(folder)).values())
+        assert all_gone - runner_gone < 15
+        assert not (folder / "runner.pid").exists()
+    finally:
+        if app.poll() is None:
+            app.kill()
+        app.communicate()
+
+
+@ray
+def test_a_killed_worker_is_retried_from_its_checkpoint_and_a_killed_runner_resumes(tmp_path, ray_session):
+    """Two crashes in one run: a trial's worker process is killed (Tune starts the trial again from its last
+    checkpoint: a line in the log and the Trials table), then the runner itself is killed (SIGKILL): the folder
+    says the run is resumable and how many iterations a resume does again, and the resume finishes every trial
+    with every iteration once."""
+    data = {**TINY, "hyperparameters": {**TINY["hyperparameters"], "lr": {"grid": [0.001, 0.0001]}},
+            "stop": {"iterations": 14}}
+    proc, storage = start_run(tmp_path, data, ray_session.address)
+    folder = wait_for(storage, lambda evs: any(len(r) >= 3 for r in iterations(evs).values()), proc=proc)
+    pid = json.loads((folder / "runner.pid").read_text())["pid"]
+    actors = [p for p in procs.descendants(ray_session.proc.pid)
+              if Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"ray::PPO")]
+    assert actors
+    os.kill(actors[0], signal.SIGKILL)
+    folder = wait_for(storage, lambda evs: any(e["event"] == "trial_retried" for e in evs), proc=proc)
+    [retried] = [e for e in read_events(folder) if e["event"] == "trial_retried"]
+    assert retried["failures"] == 1 and retried["max_failures"] == 2 and retried["from_checkpoint"]
+    assert "died" in retried["message"] or "Actor" in retried["message"], retried["message"]
+    # the Trials table's line for it
+    from rlstudio.gui.panels.trials import status_text
+
+    wait_for(storage, lambda evs: sum(1 for e in evs if e["event"] == "trial_result"
+                                      and e["trial_id"] == retried["trial_id"]) >= 5, proc=proc)
+    trial = ExperimentState.load(folder).trials[retried["trial_id"]]
+    assert trial.status == "running" and status_text(trial) == "running (restarted 1× after a crash)"
+
+    os.kill(pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    time.sleep(0.5)
+    info = recovery.resume_info(folder)
+    assert info.killed and info.resumable and not info.running, info
+    events = read_events(folder)
+    logged = {tid: rows[-1] for tid, rows in iterations(events).items()}
+    saved = {}
+    for e in events:
+        if e["event"] == "checkpoint_saved":
+            saved[e["trial_id"]] = e["iteration"]
+    assert info.lost_iterations == {tid: n - saved.get(tid, 0) for tid, n in logged.items()
+                                    if n < 14 and n > saved.get(tid, 0)}
+    resumed = run_cli("resume", folder, "--address", ray_session.address)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    events = read_events(folder)
+    assert all(rows == list(range(1, 15)) for rows in iterations(events).values()), iterations(events)
+    state = ExperimentState.load(folder)
+    assert state.status == "completed" and len(state.trials) == 2
+    assert all(t.status == "completed" for t in state.trials.values())
+
+
+@ray
+def test_an_optuna_search_with_asha_stopped_mid_way_resumes_to_its_planned_trials(tmp_path, ray_session):
+    data = {**TINY, "hyperparameters": {**TINY["hyperparameters"], "lr": {"loguniform": [0.0001, 0.01]}},
+            "search": {"algorithm": "optuna", "num_samples": 4, "seed": 1},
+            "scheduler": {"type": "asha", "grace_period": 2, "reduction_factor": 2, "max_t": 6},
+            "stop": {"iterations": 6}}
+    proc, storage = start_run(tmp_path, data, ray_session.address)
+    folder = wait_for(storage, lambda evs: any(iterations(evs).values()), proc=proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, out + err
+    assert len(started(read_events(folder))) < 4
+    resumed = run_cli("resume", folder, "--address", ray_session.address)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    events = read_events(folder)
+    state = ExperimentState.load(folder)
+    assert state.status == "completed" and len(state.trials) == 4, [e["event"] for e in events]
+    assert all(t.status in ("completed", "early_stopped") for t in state.trials.values())
+    for tid, rows in iterations(events).items():
+        assert rows == list(range(1, len(rows) + 1)), (tid, rows)
+    assert len({t.config["lr"] for t in state.trials.values()}) == 4

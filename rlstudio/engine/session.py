@@ -231,9 +231,10 @@ class SessionHost:
     """A Ray session kept in a helper process: a local one it starts (``address=None``), or an existing cluster
     it joins as a driver. Runs attach with ``runs_address``.
 
-    The helper answers ``status()`` (resources in use) and ends, with Ray, when its stdin closes. ``close()`` ends
-    the helper and, by PID, every process under it (raylet, GCS, workers). ``detach_after(pid)`` lets it outlive
-    its owner until that process (a run left going when the app closed) has exited."""
+    The helper answers ``status()`` (resources in use). ``close()`` ends the helper and, by PID, every process
+    under it (raylet, GCS, workers). ``detach_after(pid)`` lets it outlive its owner until that process (a run left
+    going when the app closed) has exited. When its owner dies without closing it (a crash, SIGKILL: its stdin
+    closes without a "quit"), a local session stays while any driver (a run) is attached, then ends itself."""
 
     def __init__(self, num_cpus: int | None = None, log_path: str | Path | None = None,
                  address: str | None = None, token: str | None = None, background: bool = False):
@@ -317,6 +318,9 @@ class SessionHost:
         tree = self.pids()
         if self.proc.poll() is None:
             try:
+                # the owner's deliberate end: without "quit" (the owner crashed) the helper keeps the session
+                # while runs use it
+                self.proc.stdin.write(b"quit\n")
                 self.proc.stdin.close()  # the host shuts Ray down cleanly when its stdin closes
             except OSError:
                 pass
@@ -426,7 +430,14 @@ def _host_main(argv: list[str]) -> int:
         procs.yield_cpu_to_desktop()
     session = RaySession(args.address or "local", num_cpus=args.num_cpus,
                          token=os.environ.get("RLSTUDIO_RAY_TOKEN"), warm_workers=not args.address)
-    signal.signal(signal.SIGTERM, lambda *_: sys.stdin.close())
+    quit_asked = False
+
+    def on_sigterm(*_):
+        nonlocal quit_asked
+        quit_asked = True  # an explicit end, as "quit"
+        sys.stdin.close()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is for the runs, not the session
 
     def say(**msg):
@@ -452,13 +463,35 @@ def _host_main(argv: list[str]) -> int:
                 say(status=cluster_status())
             elif command == "linger" and arg.isdigit():
                 linger.append(int(arg))
+            elif command == "quit":
+                quit_asked = True
+                break
     except (OSError, ValueError):
-        pass  # the owner is gone (closed pipe): end the session all the same
+        pass  # the owner is gone (closed pipe)
     finally:
-        while procs.still_alive(linger):  # a run left going on its own: the session ends after it
+        # a run left going on its own ("leave it running"), or the owner died (the app crashed or was killed):
+        # the window is not the run's owner, so the session stays while runs use it, then ends itself
+        owns_cluster = session.started_local and not args.probe
+        while procs.still_alive(linger) or (owns_cluster and not quit_asked and _other_drivers()):
             time.sleep(1.0)
         session.shutdown()
     return 0
+
+
+def _other_drivers() -> list[int]:
+    """PIDs of the live drivers (runners, warm runners, `rlstudio run --address`) on this process's cluster,
+    other than this process. A driver killed with SIGKILL drops out as soon as its PID is gone, without waiting
+    for the GCS to notice."""
+    import ray
+    from ray._private import state as ray_state
+
+    try:
+        own = ray.get_runtime_context().get_job_id()
+        jobs = ray_state.jobs()
+    except Exception:  # noqa: BLE001 - the cluster is going away: no run can use it any more
+        return []
+    return [job["DriverPid"] for job in jobs
+            if not job.get("IsDead") and job.get("JobID") != own and procs.alive(int(job.get("DriverPid") or 0))]
 
 
 if __name__ == "__main__":

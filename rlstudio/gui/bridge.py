@@ -202,6 +202,42 @@ class SessionController(QObject):
         self._set("stopped", "Ray session: stopped")
 
 
+class AttachedRunner:
+    """A runner that is not our child (started by an earlier instance of the app, or `rlstudio run`), found by its
+    ``runner.pid``; quacks like the ``subprocess.Popen`` of a runner we started. Its exit code is not ours to read:
+    -1 when it has ended."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        from rlstudio.engine import procs
+
+        if self.returncode is None and not procs.alive(self.pid):
+            self.returncode = -1
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"runner {self.pid}", timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        import os
+
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+
 class RunController(QObject):
     """One experiment run: the engine's runner in a child process (the same one `rlstudio run` starts), attached
     to the app's warm session, followed through its event log. Stop is SIGINT: graceful and resumable.
@@ -345,6 +381,8 @@ class RunController(QObject):
 
         from rlstudio.core.events import EVENTS_FILE, EventTail, ExperimentState
 
+        from rlstudio.core.recovery import runner_pid
+
         self._unwatch()
         self.process = None
         self.folder = str(folder)
@@ -352,9 +390,19 @@ class RunController(QObject):
         self.state = ExperimentState()
         self._read()
         self.progressed.emit(self.state)
+        pid = runner_pid(folder) if self.state.status == "running" else None
+        if pid is not None:
+            # its runner is alive (left running, or the app that started it crashed): attach to it, so that Stop
+            # works and its end is noticed as for a run started here
+            self.process = AttachedRunner(pid)
         if self.state.status == "running":
             self._watcher.addPath(str(Path(folder) / EVENTS_FILE))
             self._poll.start()
+
+    @property
+    def attached(self) -> bool:
+        """The run is followed and controlled, but was started by another process (not on this app's session)."""
+        return isinstance(self.process, AttachedRunner)
 
     def stop(self) -> None:
         """Graceful: Tune finishes the current iteration, saves, and the run can be resumed."""

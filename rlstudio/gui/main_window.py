@@ -321,9 +321,10 @@ class MainWindow(QMainWindow):
             return True
         answer = self.ask_close_run()
         if answer == "leave":
-            pid = self.run.pid
+            pid, attached = self.run.pid, self.run.attached
             self.run.detach()
-            self.session.detach_after(pid)
+            if not attached:  # a run attached from an earlier launch is on that launch's session, not ours
+                self.session.detach_after(pid)
             return True
         if answer != "stop":
             return False
@@ -535,12 +536,16 @@ class MainWindow(QMainWindow):
         state = self.run.state
         running = self.run.running
         self.stop_action.setEnabled(running)
-        resumable = (not running and state is not None and state.status in ("stopped", "running")
+        resumable = (not running and state is not None and state.status in ("stopped", "running", "failed")
                      and self.run.folder is not None and (Path(self.run.folder) / "tune").is_dir()
                      and self.session.state == "ready")
-        # a followed run that is "running" in its log but whose runner is gone (killed) is resumable too
-        if resumable and state.status == "running":
-            resumable = not self._log_is_live(self.run.folder)
+        if resumable:
+            from rlstudio.core.recovery import PID_FILE, resume_info
+
+            resumable = resume_info(self.run.folder).resumable
+            # a log "running" with no runner.pid (written before it existed): resumable once it has gone quiet
+            if resumable and state.status == "running" and not (Path(self.run.folder) / PID_FILE).exists():
+                resumable = not self._log_is_live(self.run.folder)
         self.resume_action.setEnabled(resumable)
         self.trials.set_live(running or (state is not None and state.status == "running"))
 
@@ -598,8 +603,17 @@ class MainWindow(QMainWindow):
         text = render(state) if state.trials else ""
         if not state.runner_error and state.status == "running":
             # the runner ended without saying why (killed, crashed): show what it printed last
-            state.runner_error = (f"the run's process ended unexpectedly (exit code {code}). "
-                                  f"{self._runner_log_tail()}".strip())
+            from rlstudio.core.recovery import resume_info
+
+            how = f"was killed (signal {-code})" if code < -1 else (
+                "ended" if code == -1 else f"ended unexpectedly (exit code {code})")
+            info = resume_info(self.run.folder)
+            if info.resumable:
+                redo = info.lost
+                how += (f". Resume continues from the last checkpoints: {redo} iteration{'s' * (redo != 1)} done "
+                        f"since them will be done again" if redo else
+                        ". Resume continues from the last checkpoints; nothing done since them is lost")
+            state.runner_error = f"the run's process {how}. {self._runner_log_tail()}".strip()
         if state.runner_error:
             text = f"The run could not go on: {state.runner_error}\n\n{text}"
             QMessageBox.warning(self, "The run stopped", f"{state.runner_error}\n\nDetails are in "

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTreeWidget, QT
                                QWidget)
 
 from rlstudio.core.events import EVENTS_FILE, ExperimentState
+from rlstudio.core.recovery import PID_FILE, runner_pid
 from rlstudio.core.progress import fmt_number
 
 
@@ -25,7 +26,10 @@ def scan(storage: str) -> list[dict]:
             continue
         state = ExperimentState.load(folder)
         best = state.best_trial()
-        rows.append({"folder": str(folder), "name": state.name or folder.name, "status": state.status,
+        status = state.status
+        if status == "running" and runner_pid(folder) is None and (folder / PID_FILE).exists():
+            status = "interrupted"  # its runner was killed: resumable, not live
+        rows.append({"folder": str(folder), "name": state.name or folder.name, "status": status,
                      "started": state.started, "trials": len(state.trials),
                      "best": best.best_return if best else None})
     rows.sort(key=lambda r: r["started"] or 0, reverse=True)
