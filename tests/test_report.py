@@ -199,3 +199,28 @@ def test_making_a_report_needs_neither_ray_nor_qt(groups_folder, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("[]") and (tmp_path / "r.html").exists()
+
+
+def test_report_of_a_real_two_configurations_two_seeds_run(tmp_path):
+    """A real log (PPO CartPole, lr 0.002 and 0.0003 × seeds 0 and 1, 6 iterations; rlstudio run, 2026-12-02)."""
+    folder = tmp_path / "real"
+    folder.mkdir()
+    shutil.copy(TESTS / "data" / "two_configs_two_seeds.jsonl", folder / "events.jsonl")
+    out = tmp_path / "real.html"
+    report.write_report([folder], out)
+    raw = out.read_text(encoding="utf-8")
+    page = Page(raw)
+    assert_self_contained(page, raw)
+    text = page.plain
+    assert "4 trials = 2 configuration(s) × 2 seed(s)" in text
+    assert "Return (mean of the last 20 episodes)" in text
+    experiment = report.load_experiment(folder)
+    assert [(t.group, t.seed) for t in experiment.trials] == [("g0", 0), ("g0", 1), ("g1", 0), ("g1", 1)]
+    summaries = stats.group_summaries(experiment.trials)
+    assert [(s.group, s.config, s.runs) for s in summaries] == [("g0", {"lr": 0.002}, 2), ("g1", {"lr": 0.0003}, 2)]
+    for s in summaries:  # the final return is each run's last windowed return
+        runs = [t for t in experiment.trials if t.group == s.group]
+        assert s.finals == [t.results[-1]["return_window"] for t in runs] and set(s.sources) == {"window"}
+        assert s.mean == pytest.approx(sum(s.finals) / 2) and s.iqm == s.mean  # 2 runs: nothing trimmed
+    assert "not distinguishable with 2 seeds" in text and "narrower than the truth" in text
+    assert page.tags.count("polygon") == 2  # a band per configuration

@@ -82,7 +82,8 @@ class Experiment:
 
     @property
     def trials(self) -> list:
-        return sorted(self.state.trials.values(), key=lambda t: t.trial_id)
+        """In the order they started: a configuration's seeds together, as the runner starts them."""
+        return list(self.state.trials.values())
 
 
 def load_experiment(folder: str | Path) -> Experiment:
@@ -352,11 +353,14 @@ def _aggregates_html(summaries: Sequence[stats.GroupSummary], comparison: stats.
                      f"{_num(s.iqm)} {_e(stats.fmt_interval(s.iqm_ci))}", _num(s.min), _num(s.max), _e(sources)])
     table = _table(["Group", "Configuration", "Runs", "Mean [95 % CI]", "IQM [95 % CI]", "Min", "Max",
                     "Final return from"], rows, {2, 5, 6})
+    few = [s for s in summaries if 1 < s.runs < 5]
+    caveat = (" With fewer than 5 runs a bootstrap interval cannot reach past the runs' own lowest and highest "
+              "values, so it is narrower than the truth; the verdict above allows for that." if few else "")
     return (table + f'<p class="verdict">{_e(comparison.sentence)}</p>'
             '<p class="note">Final return of a run: its confirmation evaluation when it was made at its last '
             'iteration, else its last windowed return. IQM: mean of the middle 50 % of runs. Intervals: 95 % '
             'percentile bootstrap over runs (2,000 resamples, seeded); probability of improvement: the chance '
-            'that a run of the best configuration beats a run of the runner-up.</p>')
+            f'that a run of the best configuration beats a run of the runner-up.{_e(caveat)}</p>')
 
 
 def _trials_html(experiment: Experiment) -> str:
