@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
 
 from rlstudio.core.progress import fmt_duration, fmt_number
 from rlstudio.gui.bridge import CommandProcess
+from rlstudio.gui.panels.importance import ImportanceBars
 
 
 class BestTrialCard(QWidget):
@@ -310,9 +311,13 @@ class ParallelCoordinates(QWidget):
         self.note = QLabel("Each line is a trial: where it sits on each hyperparameter's axis, and the mean "
                            "return it ended with (colour: yellow is best). Click a line to select its trial.")
         self.note.setWordWrap(True)
+        self.importance = ImportanceBars()  # which hyperparameter mattered, beside the lines (issue 11)
+        row = QHBoxLayout()
+        row.addWidget(self.plot, 3)
+        row.addWidget(self.importance, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        layout.addLayout(row)
         layout.addWidget(self.note)
         self.axes: list[str] = []
         self.lines: dict[str, pg.PlotDataItem] = {}
@@ -338,6 +343,7 @@ class ParallelCoordinates(QWidget):
             self._draw(self._state)
 
     def _draw(self, state) -> None:
+        self.importance.set_state(state)
         trials = [t for t in state.trials.values() if t.current_return is not None]
         names: list[str] = []
         for t in state.trials.values():
@@ -394,6 +400,7 @@ class ParallelCoordinates(QWidget):
         for line in self.lines.values():
             self.plot.removeItem(line)
         self.lines.clear()
+        self.importance.clear()
         self._state = None
         self._dirty = False
 
