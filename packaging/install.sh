@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # RL Studio's installer, for anyone who has Python 3.10-3.12 and nothing else.
 #
-#   sh install.sh                          install the newest RL Studio from the package index
-#   sh install.sh --wheel rlstudio-X.whl   install this wheel file
-#   sh install.sh --uninstall              remove everything this installer made (your experiments stay)
+#   bash install.sh --wheel rlstudio-X.whl   install this wheel file (make one with: python -m build)
+#   bash install.sh --from-index -- --index-url URL   install from a package index that has RL Studio
+#   bash install.sh --uninstall              remove everything this installer made (your experiments stay)
 #
 # It makes one isolated environment in your data folder (${XDG_DATA_HOME:-~/.local/share}/rlstudio/env; with
 # `uv` when it is installed, else Python's own venv), installs RL Studio into it, links the command to
 # ~/.local/bin/rlstudio, adds RL Studio to the application menu, and runs `rlstudio doctor`. Running it again
 # upgrades in place. It refuses, and changes nothing, on an unsupported Python, a folder it cannot write, or a
-# download that fails. Options: --python PATH, --version X, --no-menu; anything after `--` goes to the package
-# installer (e.g. -- --index-url URL).
+# download that fails. Options: --python PATH, --version X (with --from-index), --no-menu; anything after `--`
+# goes to the package installer (pip or uv), e.g. -- --index-url URL.
+#
+# The name "rlstudio" on the public Python Package Index (PyPI) belongs to another project: RL Studio is not
+# published there, so nothing is installed from an index unless --from-index is given, and whatever is
+# installed is checked to be RL Studio before anything else is done.
 # `sh install.sh` runs this in a POSIX shell: continue in bash, which every Linux and macOS has
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
@@ -18,17 +22,18 @@ set -euo pipefail
 say() { printf '%s\n' "$*"; }
 refuse() { printf 'RL Studio was not installed: %s\n' "$*" >&2; exit 2; }
 
-WHEEL="" VERSION="" PYTHON_ARG="${PYTHON:-}" UNINSTALL=0 MENU=1
+WHEEL="" VERSION="" FROM_INDEX=0 PYTHON_ARG="${PYTHON:-}" UNINSTALL=0 MENU=1
 EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --wheel) [ $# -ge 2 ] || refuse "--wheel needs a file"; WHEEL="$2"; shift 2 ;;
         --version) [ $# -ge 2 ] || refuse "--version needs a version, e.g. --version 0.1.0"; VERSION="$2"; shift 2 ;;
         --python) [ $# -ge 2 ] || refuse "--python needs a path"; PYTHON_ARG="$2"; shift 2 ;;
+        --from-index) FROM_INDEX=1; shift ;;
         --uninstall) UNINSTALL=1; shift ;;
         --no-menu) MENU=0; shift ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *.whl) WHEEL="$1"; shift ;;
         *) refuse "unknown option '$1' (see --help)" ;;
     esac
@@ -101,10 +106,12 @@ if [ -n "$WHEEL" ]; then
     [ -f "$WHEEL" ] || refuse "there is no wheel file '$WHEEL'"
     WHEEL="$(cd "$(dirname "$WHEEL")" && pwd)/$(basename "$WHEEL")"
     SPEC="$WHEEL"
-elif [ -n "$VERSION" ]; then
-    SPEC="rlstudio==$VERSION"
+elif [ "$FROM_INDEX" = 1 ]; then
+    SPEC="rlstudio${VERSION:+==$VERSION}"
 else
-    SPEC="rlstudio"
+    refuse "say what to install: --wheel FILE.whl (make one in a copy of RL Studio with: python -m build), or \
+--from-index -- --index-url URL for a package index that has RL Studio (the public index's 'rlstudio' is another \
+project)."
 fi
 
 nearest_dir() {  # the nearest folder of $1 (itself or an ancestor) that exists
@@ -158,6 +165,20 @@ was changed."; }
     printf 'env %s\n' "$ENV_DIR" > "$MANIFEST"
 fi
 
+is_rl_studio() {
+    "$ENV_DIR/bin/python" -c 'import importlib.metadata as m, sys
+sys.exit(not m.metadata("rlstudio")["Summary"].startswith("A desktop workbench for reinforcement learning"))' \
+        >/dev/null 2>&1
+}
+if ! is_rl_studio; then
+    if [ "$UPGRADE" = 1 ]; then
+        refuse "what was installed is not RL Studio (another project has the name 'rlstudio' on that index); \
+remove it with '$0 --uninstall' and install from a wheel"
+    fi
+    cleanup_new
+    refuse "the package 'rlstudio' on that index is not RL Studio (another project has the name); nothing was \
+changed. Install from a wheel: --wheel FILE.whl"
+fi
 "$RLSTUDIO" --version >/dev/null || refuse "the installed rlstudio command does not start (see above)"
 say "Installed $("$RLSTUDIO" --version)."
 
@@ -197,4 +218,4 @@ else
     say "RL Studio is installed, but the check above found problems: fix the lines marked FAIL, then start it"
     say "from the application menu or with: $START   (headless: $START run FILE.yaml)"
 fi
-say "Remove it with: sh $0 --uninstall"
+say "Remove it with: bash $0 --uninstall"

@@ -95,6 +95,14 @@ def test_icon_pngs_have_the_sizes_their_names_say():
         assert struct.unpack(">II", data[16:24]) == (size, size)
 
 
+def test_the_window_icon_has_every_size(qapp):
+    from rlstudio.gui.app import app_icon
+
+    icon = app_icon()
+    assert not icon.isNull()
+    assert sorted(s.width() for s in icon.availableSizes()) == sorted(ICON_SIZES)
+
+
 def _validate(tool: str, *args) -> None:
     if shutil.which(tool) is None:
         pytest.skip(f"{tool} is not installed (Debian: apt-get install "
@@ -176,7 +184,7 @@ def test_installer_refuses_a_folder_it_cannot_write_and_changes_nothing(tmp_path
     home.mkdir()
     blocker = home / "not-a-folder"
     blocker.write_text("")
-    out = install_sh("--python", BASE_PYTHON, "--version", "0.1.0", home=home, XDG_DATA_HOME=blocker / "share")
+    out = install_sh("--python", BASE_PYTHON, "--from-index", home=home, XDG_DATA_HOME=blocker / "share")
     assert out.returncode == 2, out.stdout + out.stderr
     assert "cannot write to" in out.stderr
     assert _created(home) == ["not-a-folder"]
@@ -194,10 +202,45 @@ def test_a_failed_download_changes_nothing(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     # no index at all: the download of rlstudio fails after the environment was made; it is removed again
-    out = install_sh("--python", BASE_PYTHON, "--version", "0.1.0", "--", "--no-index", home=home,
+    out = install_sh("--python", BASE_PYTHON, "--from-index", "--version", "0.1.0", "--", "--no-index", home=home,
                      RLSTUDIO_INSTALLER="pip", timeout=300)
     assert out.returncode == 2, out.stdout + out.stderr
     assert "download or installation failed" in out.stderr and "nothing was changed" in out.stderr
+    assert _created(home) == []
+
+
+def test_installer_needs_to_be_told_what_to_install(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    out = install_sh("--python", BASE_PYTHON, home=home)
+    assert out.returncode == 2 and "--wheel" in out.stderr and "another project" in out.stderr, out.stderr
+    assert _created(home) == []
+
+
+def _someone_elses_rlstudio_wheel(folder: Path) -> Path:
+    """The public index's 'rlstudio' is another project: a wheel of that name which is not RL Studio."""
+    wheel = folder / "rlstudio-9.0-py3-none-any.whl"
+    info = "rlstudio-9.0.dist-info"
+    files = {"rlstudio_other/__init__.py": "",
+             f"{info}/METADATA": "Metadata-Version: 2.1\nName: rlstudio\nVersion: 9.0\nSummary: Something else\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    with zipfile.ZipFile(wheel, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+        z.writestr(f"{info}/RECORD", "".join(f"{name},,\n" for name in files) + f"{info}/RECORD,,\n")
+    return wheel
+
+
+def test_an_index_whose_rlstudio_is_another_project_changes_nothing(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    index = tmp_path / "index"
+    index.mkdir()
+    _someone_elses_rlstudio_wheel(index)
+    out = install_sh("--python", BASE_PYTHON, "--from-index", "--", "--no-index", "--find-links", index, home=home,
+                     RLSTUDIO_INSTALLER="pip", timeout=300)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "is not RL Studio" in out.stderr and "nothing was changed" in out.stderr
     assert _created(home) == []
 
 
