@@ -90,6 +90,17 @@ class BestTrialCard(QWidget):
         self.export_button.setToolTip("Write a plain RLlib script that trains with this configuration, to run "
                                       "or change without RL Studio.")
         self.export_button.clicked.connect(self._on_export_clicked)
+        # issue 11: the whole experiment as one self-contained HTML file (``rlstudio report`` in a child process)
+        self.report_button = QPushButton("Report…")
+        self.report_button.setToolTip("Write one HTML file that opens offline anywhere: the experiment as run, "
+                                      "curves with bands, every trial, the aggregates with their intervals, "
+                                      "importance and evaluations; and a CSV of every trial beside it.")
+        self.report_button.clicked.connect(self._on_report_clicked)
+        self.reporting = CommandProcess(self)
+        self.reporting.finished.connect(self._on_report_finished)
+        self.report_label = QLabel()
+        self.report_label.setWordWrap(True)
+        self.report_label.setOpenExternalLinks(True)
         self.open_button = QPushButton("Open folder")
         self.open_button.setToolTip("Open the experiment folder (event log, checkpoints, final model).")
         self.open_button.clicked.connect(self._on_open_clicked)
@@ -101,7 +112,7 @@ class BestTrialCard(QWidget):
         train_row.addStretch(1)
         actions = QHBoxLayout()
         for button in (self.evaluate_button, self.watch_button, self.compress_button, self.export_button,
-                       self.open_button):
+                       self.report_button, self.open_button):
             actions.addWidget(button)
         actions.addStretch(1)
         layout = QVBoxLayout(self)
@@ -114,6 +125,7 @@ class BestTrialCard(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.final_label)
         layout.addLayout(actions)
+        layout.addWidget(self.report_label)
         layout.addStretch(1)
         self._update_enabled()
 
@@ -124,6 +136,8 @@ class BestTrialCard(QWidget):
         self._update_enabled()
 
     def set_state(self, state, folder: str | None) -> None:
+        if folder != self.folder:
+            self.report_label.clear()
         self.state, self.folder = state, folder
         best = self._best_trial()
         self.trial_id = best.trial_id if best else None
@@ -223,6 +237,7 @@ class BestTrialCard(QWidget):
         self.watch_button.setEnabled(has_best)
         self.export_button.setEnabled(self.state is not None and bool(self.state.spec))
         self.open_button.setEnabled(self.folder is not None)
+        self.report_button.setEnabled(self.folder is not None and not self.reporting.running)
 
     # ---- actions ------------------------------------------------------------------------------------------
 
@@ -288,11 +303,36 @@ class BestTrialCard(QWidget):
             QMessageBox.warning(self, "Cannot export", f"The script could not be written to {path}: "
                                                        f"{exc.strerror or exc}")
 
+    def make_report(self, path: str) -> None:
+        """``rlstudio report FOLDER -o PATH`` in a child process (it reads the event log only; no GIF)."""
+        self.report_label.setText("Writing the report…")
+        self.reporting.start("report", str(self.folder), "-o", path)
+        self._report_path = path
+        self._update_enabled()
+
+    def _on_report_clicked(self) -> None:
+        suggested = str(Path(self.folder or Path.home()) / "report.html")
+        path, _ = QFileDialog.getSaveFileName(self, "Write report", suggested, "HTML (*.html)")
+        if path:
+            self.make_report(path)
+
+    def _on_report_finished(self, code: int, errors: str) -> None:
+        if code == 0:
+            path = Path(self._report_path)
+            url = QUrl.fromLocalFile(str(path)).toString()
+            self.report_label.setText(f'Report written: <a href="{url}">{path.name}</a> (and {path.stem}.csv '
+                                      f'beside it, every trial\'s results).')
+        else:
+            reason = errors.splitlines()[-1] if errors else f"exit code {code}"
+            self.report_label.setText(f"The report was not written: {reason.removeprefix('rlstudio: ')}")
+        self._update_enabled()
+
     def _on_open_clicked(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder))
 
     def shutdown(self) -> None:
         self.training.cancel()
+        self.reporting.cancel()
 
 
 class ParallelCoordinates(QWidget):
