@@ -626,7 +626,8 @@ def cmd_report(args) -> int:
     from rlstudio.core.report import ReportError, write_report
 
     try:
-        html_path, csv_path = write_report(args.folders, args.output, args.csv, gif=args.gif, x_key=args.x)
+        html_path, csv_path = write_report(args.folders, args.output, args.csv, gif=args.gif, x_key=args.x,
+                                           by=args.by)
     except ReportError as exc:
         _err(str(exc))
         return EXIT_INVALID
@@ -642,6 +643,9 @@ def _add_report_command(sub) -> None:
     p.add_argument("--csv", metavar="FILE", help="the trials CSV (default: beside the report, .csv)")
     p.add_argument("--x", choices=["timesteps", "time_s", "iteration"], default="timesteps",
                    help="the curves' x-axis (default timesteps)")
+    p.add_argument("--by", choices=["iqm", "mean"], default="iqm",
+                   help="the aggregate that picks the best configuration: iqm (interquartile mean of its seeds' "
+                        "final returns, robust to one lucky or unlucky seed; default) or mean")
     p.add_argument("--gif", action=argparse.BooleanOptionalAction, default=False,
                    help="record one episode of the best policy as an embedded GIF; this runs the experiment's "
                         "environment in a child process (default: --no-gif, the report only reads files)")

@@ -103,7 +103,7 @@ def test_report_of_a_grouped_experiment(groups_folder, tmp_path):
 def test_report_of_an_older_log_and_a_comparison_through_the_command_line(groups_folder, recorded_folder, tmp_path):
     out = tmp_path / "both.html"
     proc = run_cli("report", groups_folder, recorded_folder, "-o", out, "--csv", tmp_path / "trials.csv",
-                   "--x", "time_s")
+                   "--x", "time_s", "--by", "mean")
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {out}" in proc.stdout
     raw = out.read_text(encoding="utf-8")
@@ -115,7 +115,7 @@ def test_report_of_an_older_log_and_a_comparison_through_the_command_line(groups
     text = page.plain
     assert "Mean return per iteration (RLlib)" in text  # the older log has no windowed return
     assert "1 seed per configuration" in text and "Too few finished trials" in text
-    assert "Wall time (s)" in text
+    assert "Wall time (s)" in text and "Best configuration: experiment=groups, lr=0.001, num_epochs=2 — mean" in text
     rows = list(csv.DictReader(io.StringIO((tmp_path / "trials.csv").read_text(encoding="utf-8"))))
     assert len(rows) == 18 and {r["experiment"] for r in rows} == {"groups", "small"}
     assert {r["final_return_source"] for r in rows if r["experiment"] == "small"} == {"iteration mean"}
@@ -224,3 +224,12 @@ def test_report_of_a_real_two_configurations_two_seeds_run(tmp_path):
         assert s.mean == pytest.approx(sum(s.finals) / 2) and s.iqm == s.mean  # 2 runs: nothing trimmed
     assert "not distinguishable with 2 seeds" in text and "narrower than the truth" in text
     assert page.tags.count("polygon") == 2  # a band per configuration
+
+
+def test_the_same_experiment_twice_is_told_apart_by_folder(tmp_path):
+    a = write_group_log(tmp_path / "run-a", 2, 2, 25)
+    b = write_group_log(tmp_path / "run-b", 2, 2, 25, seed=1)
+    out = tmp_path / "r.html"
+    report.write_report([a, b], out)
+    text = Page(out.read_text(encoding="utf-8")).plain
+    assert "run-a/g0" in text and "run-b/g0" in text

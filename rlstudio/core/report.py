@@ -345,7 +345,8 @@ def _legend(items: Sequence[tuple[str, str]]) -> str:
 def _aggregates_html(summaries: Sequence[stats.GroupSummary], comparison: stats.Comparison,
                      prefix: str = "") -> str:
     rows = []
-    for s in sorted(summaries, key=lambda s: -(s.iqm if s.iqm is not None else -math.inf)):
+    by = comparison.by
+    for s in sorted(summaries, key=lambda s: -(s.aggregate(by) if s.aggregate(by) is not None else -math.inf)):
         best = comparison.best is not None and s is comparison.best
         sources = ", ".join(sorted(set(s.sources))) or "—"
         rows.append([("★ " if best else "") + _e(prefix + s.group), _e(s.label), str(s.runs),
@@ -445,10 +446,10 @@ def record_gif(checkpoint: str, timeout: float = GIF_TIMEOUT_S) -> tuple[bytes |
         return target.read_bytes(), summary
 
 
-def _experiment_html(experiment: Experiment, index: int, multi: bool, x_key: str, gif: bool) -> str:
+def _experiment_html(experiment: Experiment, index: int, multi: bool, x_key: str, gif: bool, by: str) -> str:
     sid = f"-{index}" if multi else ""
     trials = experiment.trials
-    result = stats.experiment_statistics(trials, x_key=x_key, points=300)
+    result = stats.experiment_statistics(trials, by=by, x_key=x_key, points=300)
     parts = [f'<section id="experiment{sid}"><h2>{_e(experiment.name)}</h2>'
              f'<p>Folder <code>{_e(experiment.folder)}</code> · started {_e(_when(experiment.state.started))} · '
              f'finished {_e(_when(experiment.state.finished))} · status {_e(experiment.state.status)}</p>']
@@ -495,46 +496,50 @@ def _experiment_html(experiment: Experiment, index: int, multi: bool, x_key: str
     return "".join(parts)
 
 
-def _comparison_html(experiments: Sequence[Experiment], x_key: str) -> str:
+def _comparison_html(experiments: Sequence[Experiment], x_key: str, by: str) -> str:
     """Several experiments: their configurations side by side, as groups named ``experiment/group``."""
     summaries, series = [], []
+    names = [e.name for e in experiments]
     for e in experiments:
-        result = stats.experiment_statistics(e.trials, x_key=x_key, points=300)
-        labels = {s.group: f"{e.name}: {s.label}" for s in result.summaries}
+        name = e.name if names.count(e.name) == 1 else e.folder.name  # the same file run twice: its folders
+        result = stats.experiment_statistics(e.trials, by=by, x_key=x_key, points=300)
+        labels = {s.group: f"{name}: {s.label}" for s in result.summaries}
         series += [(labels.get(c.group, c.group), color(len(series) + i), c) for i, c in enumerate(result.curves)]
         for s in result.summaries:
-            s.group = f"{e.name}/{s.group}"
-            s.config = {"experiment": e.name, **s.config}
+            s.group = f"{name}/{s.group}"
+            s.config = {"experiment": name, **s.config}
         summaries += result.summaries
-    comparison = stats.compare(summaries)
+    comparison = stats.compare(summaries, by)
     return ('<section id="comparison"><h2>Comparison of the experiments</h2>'
             + svg_curves(series, X_LABELS.get(x_key, x_key), "Return")
             + _legend([(label, colour) for label, colour, _ in series])
             + _aggregates_html(summaries, comparison) + "</section>")
 
 
-def build_report(experiments: Sequence[Experiment], x_key: str = "timesteps", gif: bool = False) -> str:
+def build_report(experiments: Sequence[Experiment], x_key: str = "timesteps", gif: bool = False,
+                 by: str = "iqm") -> str:
+    """The HTML text. ``by``: the aggregate that picks the best configuration, ``iqm`` (default) or ``mean``."""
     multi = len(experiments) > 1
     title = "RL Studio report: " + ", ".join(e.name for e in experiments)
     body = [f"<h1>{_e(title)}</h1><p class=\"note\">Made {_e(_when(time.time()))} from the event logs of "
             f"{len(experiments)} experiment(s). Self-contained: opens offline.</p>"]
     if multi:
-        body.append(_comparison_html(experiments, x_key))
+        body.append(_comparison_html(experiments, x_key, by))
     for i, e in enumerate(experiments, 1):
-        body.append(_experiment_html(e, i, multi, x_key, gif))
+        body.append(_experiment_html(e, i, multi, x_key, gif, by))
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
 
 
 def write_report(folders: Sequence[str | Path], output: str | Path, csv_path: str | Path | None = None,
-                 gif: bool = False, x_key: str = "timesteps") -> tuple[Path, Path]:
+                 gif: bool = False, x_key: str = "timesteps", by: str = "iqm") -> tuple[Path, Path]:
     """Write the HTML report and the trials CSV (default: beside the report, ``.csv``); return both paths."""
     experiments = [load_experiment(f) for f in folders]
     output = Path(output).expanduser()
     csv_path = Path(csv_path).expanduser() if csv_path else output.with_suffix(".csv")
     if not output.parent.is_dir():
         raise ReportError(f"cannot write {output}: the folder {output.parent} does not exist")
-    text = build_report(experiments, x_key, gif)
+    text = build_report(experiments, x_key, gif, by)
     tmp = output.with_name(output.name + ".part")
     try:
         tmp.write_text(text, encoding="utf-8")
