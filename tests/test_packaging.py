@@ -67,8 +67,9 @@ WRITES_THE_SOURCE_TREE_ON_PURPOSE = {"rlstudio/engine/introspect.py"}
 def test_no_code_reads_files_relative_to_the_source_tree():
     offenders = [p.relative_to(ROOT).as_posix() for p in (ROOT / "rlstudio").rglob("*.py")
                  if "parents[" in p.read_text()]
-    assert not set(offenders) - WRITES_THE_SOURCE_TREE_ON_PURPOSE, \
-        "an installed wheel has no checkout around it: read run-time files through rlstudio.core.resources"
+    wrong = sorted(set(offenders) - WRITES_THE_SOURCE_TREE_ON_PURPOSE)
+    assert not wrong, (f"{wrong}: an installed wheel has no checkout around it; read run-time files through "
+                       "rlstudio.core.resources (a demo that needs tests/ helpers: PYTHONPATH=tests)")
     # the resources are found as a package, here the checkout's own top-level folder (editable install)
     assert resources_dir() == ROOT / "resources"
 

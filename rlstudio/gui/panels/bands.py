@@ -5,7 +5,8 @@
 and strokes ready paths. ``GroupBandsView`` keeps the per-group numbers up to date from the panel's per-trial
 series, recomputing only the groups whose runs got new points.
 
-Run alone:  python -m rlstudio.gui.panels.bands --demo [EVENTS.jsonl]  (default: a synthetic 4 × 4 experiment)
+Run alone:  python -m rlstudio.gui.panels.bands --demo EVENTS.jsonl
+            PYTHONPATH=tests python -m rlstudio.gui.panels.bands --demo   (in a checkout: a synthetic 4 × 4 one)
 """
 
 from __future__ import annotations
@@ -255,14 +256,18 @@ def _demo(argv: list[str]) -> int:
     from rlstudio.core.events import ExperimentState, read_events
     from rlstudio.gui.panels.curves import CurvesPanel
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     if argv:
         folder = Path(argv[0]).parent
     else:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
-        from group_logs import write_group_log
-
+        # the synthetic experiment is the tests' helper: an installed wheel has no tests folder to reach into
+        try:
+            from group_logs import write_group_log
+        except ImportError:
+            print("usage: python -m rlstudio.gui.panels.bands --demo EVENTS.jsonl\n"
+                  "   or, in a checkout: PYTHONPATH=tests python -m rlstudio.gui.panels.bands --demo", file=sys.stderr)
+            return 2
         folder = write_group_log(Path(tempfile.mkdtemp()) / "demo", 4, 4, 60)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
     panel = CurvesPanel()
     panel.resize(900, 500)
     panel.set_state(ExperimentState.replay(read_events(folder)))

@@ -5,7 +5,8 @@ Computed off the GUI thread (importing Optuna takes ~0.5 s, 64 trials ~20 ms) an
 their returns change; a newer request supersedes an older one. Below ``MIN_TRIALS`` finished trials it says so
 without computing anything.
 
-Run alone:  python -m rlstudio.gui.panels.importance --demo
+Run alone (in a checkout; the synthetic experiment is the tests' helper):
+    PYTHONPATH=tests python -m rlstudio.gui.panels.importance --demo
 """
 
 from __future__ import annotations
@@ -111,8 +112,13 @@ def _demo() -> int:
 
     from rlstudio.core.events import ExperimentState, read_events
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
-    from group_logs import write_group_log
+    # an installed wheel has no tests folder to reach into: the checkout's is put on the path by the caller
+    try:
+        from group_logs import write_group_log
+    except ImportError:
+        print("usage, in a checkout: PYTHONPATH=tests python -m rlstudio.gui.panels.importance --demo",
+              file=sys.stderr)
+        return 2
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     folder = write_group_log(Path(tempfile.mkdtemp()) / "demo", 4, 4, 40)
