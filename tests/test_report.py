@@ -233,3 +233,17 @@ def test_the_same_experiment_twice_is_told_apart_by_folder(tmp_path):
     report.write_report([a, b], out)
     text = Page(out.read_text(encoding="utf-8")).plain
     assert "run-a/g0" in text and "run-b/g0" in text
+
+
+def test_a_run_that_failed_before_any_trial(tmp_path):
+    folder = tmp_path / "failed"
+    folder.mkdir()
+    (folder / "events.jsonl").write_text(
+        '{"event": "experiment_started", "time": 1800000000, "name": "e", "spec": {"name": "e"}, "planned_trials": 2}\n'
+        '{"event": "runner_error", "time": 1800000001, "message": "each trial needs 5 CPUs"}\n')
+    out = tmp_path / "r.html"
+    report.write_report([folder], out)
+    text = Page(out.read_text(encoding="utf-8")).plain
+    assert "The run failed: each trial needs 5 CPUs" in text
+    assert "No results to draw yet." in text and "No trial has a final return yet." in text
+    assert (tmp_path / "r.csv").read_text(encoding="utf-8").startswith("experiment,trial_id")

@@ -453,6 +453,8 @@ def _experiment_html(experiment: Experiment, index: int, multi: bool, x_key: str
     parts = [f'<section id="experiment{sid}"><h2>{_e(experiment.name)}</h2>'
              f'<p>Folder <code>{_e(experiment.folder)}</code> · started {_e(_when(experiment.state.started))} · '
              f'finished {_e(_when(experiment.state.finished))} · status {_e(experiment.state.status)}</p>']
+    if experiment.state.runner_error:
+        parts.append(f'<p class="verdict">The run failed: {_e(experiment.state.runner_error)}</p>')
     spec_text = yaml.safe_dump(experiment.spec, sort_keys=False, allow_unicode=True) if experiment.spec else ""
     parts.append(f'<h3>The experiment as run</h3><pre id="spec{sid}">{_e(spec_text) or "(no spec recorded)"}</pre>'
                  "</section>")
