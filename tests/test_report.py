@@ -155,6 +155,9 @@ def test_without_a_final_model_the_best_runs_checkpoint_is_recorded(tmp_path):
     folder = write_group_log(tmp_path / "g", configurations=2, seeds=3, iterations=30, final_model=False)
     experiment = report.load_experiment(folder)
     comparison = stats.experiment_statistics(experiment.trials).comparison
+    assert report.best_checkpoint(experiment, comparison) is None  # the log names checkpoints that are not there
+    for t in experiment.trials:
+        Path(t.last_checkpoint).mkdir(parents=True)
     path = report.best_checkpoint(experiment, comparison)
     best_run = max(comparison.best.trial_ids, key=lambda tid: stats.final_return(experiment.state.trials[tid])[0])
     assert path == experiment.state.trials[best_run].last_checkpoint

@@ -421,7 +421,8 @@ def best_checkpoint(experiment: Experiment, comparison: stats.Comparison | None 
     candidates = experiment.trials
     if comparison is not None and comparison.best is not None:
         candidates = [t for t in candidates if t.trial_id in comparison.best.trial_ids] or candidates
-    scored = [(stats.final_return(t)[0], t) for t in candidates if t.last_checkpoint]
+    scored = [(stats.final_return(t)[0], t) for t in candidates
+              if t.last_checkpoint and Path(t.last_checkpoint).exists()]  # not deleted or moved since
     scored = [(v, t) for v, t in scored if v is not None]
     if not scored:
         return None
@@ -482,7 +483,7 @@ def _experiment_html(experiment: Experiment, index: int, multi: bool, x_key: str
     if gif:
         checkpoint = best_checkpoint(experiment, result.comparison)
         if checkpoint is None:
-            policy += '<p class="note">No checkpoint to record: the trials saved none.</p>'
+            policy += '<p class="note">No checkpoint to record: the trials saved none, or they are no longer where the event log says.</p>'
         else:
             data, what = record_gif(checkpoint)
             if data:
