@@ -19,12 +19,15 @@ from rlstudio.engine.runner import new_experiment_folder  # noqa: E402
 
 
 def timings(folder: Path, started: float, code: int, target: float | None) -> dict:
-    """Seconds from ``started`` to the first result, to the first with return >= target, and to now (the exit)."""
+    """Seconds from ``started`` to the first result, to solved (return >= target over the last 20 episodes,
+    confirmed by 20 seeded greedy episodes), and to now (the exit)."""
     exited = time.time() - started
     results = [e for e in read_events(folder) if e["event"] == "trial_result"]
     first = results[0]["time"] - started if results else None
-    solved = next((e["time"] - started for e in results
-                   if target is not None and (e.get("episode_return_mean") or -1e9) >= target), None)
+    # solved as the runner decides it (engine/returns.py): the windowed return reached the target and the
+    # confirmation on seeded greedy episodes succeeded
+    solved = next((e["time"] - started for e in read_events(folder)
+                   if target is not None and e["event"] == "trial_evaluated" and e.get("success")), None)
     return {"exit_code": code, "first_result_s": first, "solved_s": solved, "exit_s": exited,
             "timesteps": results[-1]["timesteps"] if results else None, "folder": str(folder)}
 

@@ -1,4 +1,7 @@
-"""Time to solve CartPole (mean return >= 475) with the `cartpole-fast` preset, with a warm Ray session.
+"""Time to solve CartPole with the `cartpole-fast` preset, with a warm Ray session, against Stable-Baselines3.
+
+Solved, for every contestant: the mean return of the last 20 finished episodes >= 475, confirmed by 20 episodes
+seeded 10000.. with greedy actions (RL Studio's rule, engine/returns.py). Repeat i uses seed i everywhere.
 
 Alternates, in one run, (a) the preset through RL Studio's engine (the runner process the CLI and the GUI start)
 and (b) the same configuration as a plain RLlib + Tune script (the one `rlstudio export` writes), both attached to
@@ -6,6 +9,8 @@ the same warm session and timed from their process start to their exit (each sto
 (c) is the floor: the same configuration trained in one process with `build_algo()` + `train()`, no Tune.
 (d) is what the app does on Start: the engine's runner prepared beforehand (warm), timed from handing it the
 experiment: start → first `trial_result` (target <= 3 s) and time to solve.
+(e) is the standard to beat: Stable-Baselines3's PPO with RL Zoo's CartPole hyperparameters (bench/sb3_cartpole.py),
+timed from its process start like (a), judged by the same rule.
 
     python bench/time_to_solve.py [--repeats 3]
 """
@@ -38,8 +43,7 @@ algo = algorithm_config(spec).build_algo()
 solved = None
 for _ in range(1000):
     r = algo.train()
-    m = r["env_runners"].get("episode_return_mean")
-    if m is not None and m >= 475:
+    if r["rlstudio"]["solved"]:
         solved = time.time() - t0
         break
 algo.stop()
@@ -73,6 +77,14 @@ def run_floor(spec_path, address) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def run_sb3(seed: int) -> dict:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "sb3_cartpole.py"), "--seed", str(seed)],
+                          capture_output=True, text=True, cwd=ROOT, env=_env())
+    import json
+
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def _env():
     import os
 
@@ -93,21 +105,26 @@ def main() -> int:
         script.write_text(export_script(spec))
         spec_path = storage / "spec.yaml"
         spec_path.write_text(spec.to_yaml())
-        engine, exported, floor, warm = [], [], [], []
+        engine, exported, floor, warm, sb3 = [], [], [], [], []
         for i in range(args.repeats):
+            spec.hyperparameters["seed"] = i
+            script.write_text(export_script(spec))
+            spec_path.write_text(spec.to_yaml())
             e = run_engine(spec, host.address, storage, TARGET)
             x = run_exported(script, storage)
             f = run_floor(spec_path, host.address)
             w = run_engine_warm(spec, host, storage, TARGET)
+            b = run_sb3(i)
+            sb3.append(b)
             engine.append(e)
             exported.append(x)
             floor.append(f)
             warm.append(w)
-            print(f"repeat {i + 1}: engine solved {e['solved_s']:.1f} s (exit {e['exit_s']:.1f} s, first result "
+            print(f"repeat {i + 1}: engine solved {e['solved_s']} s (exit {e['exit_s']:.1f} s, first result "
                   f"{e['first_result_s']:.1f} s, {e['timesteps']:.0f} steps); exported script exit "
-                  f"{x['exit_s']:.1f} s ({x['timesteps']} steps); in-process floor solved {f['solved_s']:.1f} s; "
-                  f"warm runner: first result {w['first_result_s']:.1f} s, solved {w['solved_s']:.1f} s",
-                  flush=True)
+                  f"{x['exit_s']:.1f} s ({x['timesteps']} steps); in-process floor solved {f['solved_s']} s; "
+                  f"warm runner: first result {w['first_result_s']:.1f} s, solved {w['solved_s']}; "
+                  f"SB3 solved {b['solved_s']} ({b.get('timesteps')} steps)", flush=True)
     finally:
         host.close()
     engine_exit = median([r["exit_s"] for r in engine])
@@ -125,7 +142,16 @@ def main() -> int:
         "warm_runner_solved_s_median": median([r["solved_s"] for r in warm]),
         "ratio_first_result_warm_vs_cold": median([r["first_result_s"] for r in warm])
         / median([r["first_result_s"] for r in engine]),
+        "engine_solved_timesteps_median": median([r["timesteps"] for r in engine if r["solved_s"] is not None]),
+        "sb3_solved_s_median": median([r["solved_s"] for r in sb3]),
+        "sb3_solved_timesteps_median": median([r.get("timesteps") for r in sb3]),
+        "sb3_all_solved": all(r["solved_s"] is not None for r in sb3),
+        "rule": "mean of the last 20 finished episodes >= 475, confirmed by 20 seeded greedy episodes; seed = repeat",
     }
+    sb3_s, engine_s = figures["sb3_solved_s_median"], figures["engine_solved_s_median"]
+    warm_s = figures["warm_runner_solved_s_median"]
+    figures["ratio_engine_vs_sb3_solved"] = engine_s / sb3_s if engine_s and sb3_s else None
+    figures["ratio_warm_runner_vs_sb3_solved"] = warm_s / sb3_s if warm_s and sb3_s else None
     print_figures(figures)
     return 0
 
