@@ -156,7 +156,8 @@ Ray, torch and Qt are large: this takes a few minutes) ..."
     while [ ! -e "$(dirname "$new_top")" ]; do new_top="$(dirname "$new_top")"; done
     cleanup_new() { rm -rf "$new_top"; }
     if [ "$USE_UV" = 1 ]; then
-        uv venv --quiet --python "$PY" "$ENV_DIR" || { cleanup_new; refuse "uv could not create $ENV_DIR"; }
+        # --seed: pip inside, so the doctor's "python -m pip install ..." advice works in this environment too
+        uv venv --quiet --seed --python "$PY" "$ENV_DIR" || { cleanup_new; refuse "uv could not create $ENV_DIR"; }
     else
         "$PY" -m venv "$ENV_DIR" || { cleanup_new; refuse "$PY could not create $ENV_DIR"; }
     fi

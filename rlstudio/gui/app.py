@@ -37,9 +37,15 @@ def app_icon():
 def main(args) -> int:
     if args.screenshot and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no display
-    from PySide6.QtWidgets import QApplication
-
-    if QApplication.instance() is None and qt_cannot_start():
+    # before any Qt import: a missing system library already fails the import of QtWidgets (libEGL, libGL)
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if (widgets is None or widgets.QApplication.instance() is None) and qt_cannot_start():
+        return 1
+    try:
+        from PySide6.QtWidgets import QApplication
+    except ImportError as exc:
+        print(f"rlstudio: the desktop app cannot start here: Qt could not be loaded ({exc}). "
+              "Run 'rlstudio doctor' to see what is missing.", file=sys.stderr)
         return 1
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtGui import QGuiApplication
