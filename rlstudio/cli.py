@@ -627,11 +627,11 @@ def cmd_report(args) -> int:
 
     try:
         html_path, csv_path = write_report(args.folders, args.output, args.csv, gif=args.gif, x_key=args.x,
-                                           by=args.by)
+                                           by=args.by, results_csv=args.results_csv)
     except ReportError as exc:
         _err(str(exc))
         return EXIT_INVALID
-    print(f"wrote {html_path} and {csv_path}")
+    print(f"wrote {html_path} and {csv_path}" + (f" and {args.results_csv}" if args.results_csv else ""))
     return EXIT_OK
 
 
@@ -640,7 +640,9 @@ def _add_report_command(sub) -> None:
                                       "from one or more experiment folders")
     p.add_argument("folders", nargs="+", metavar="DIR", help="experiment folders (several are compared)")
     p.add_argument("-o", "--output", required=True, metavar="HTML", help="the report file, e.g. report.html")
-    p.add_argument("--csv", metavar="FILE", help="the trials CSV (default: beside the report, .csv)")
+    p.add_argument("--csv", metavar="FILE", help="the trials CSV, one row per trial (default: beside the report, "
+                                                 ".csv)")
+    p.add_argument("--results-csv", metavar="FILE", help="also a CSV of every trial's every iteration")
     p.add_argument("--x", choices=["timesteps", "time_s", "iteration"], default="timesteps",
                    help="the curves' x-axis (default timesteps)")
     p.add_argument("--by", choices=["iqm", "mean"], default="iqm",

@@ -103,7 +103,7 @@ def test_report_of_a_grouped_experiment(groups_folder, tmp_path):
 def test_report_of_an_older_log_and_a_comparison_through_the_command_line(groups_folder, recorded_folder, tmp_path):
     out = tmp_path / "both.html"
     proc = run_cli("report", groups_folder, recorded_folder, "-o", out, "--csv", tmp_path / "trials.csv",
-                   "--x", "time_s", "--by", "mean")
+                   "--x", "time_s", "--by", "mean", "--results-csv", tmp_path / "results.csv")
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {out}" in proc.stdout
     raw = out.read_text(encoding="utf-8")
@@ -119,6 +119,13 @@ def test_report_of_an_older_log_and_a_comparison_through_the_command_line(groups
     rows = list(csv.DictReader(io.StringIO((tmp_path / "trials.csv").read_text(encoding="utf-8"))))
     assert len(rows) == 18 and {r["experiment"] for r in rows} == {"groups", "small"}
     assert {r["final_return_source"] for r in rows if r["experiment"] == "small"} == {"iteration mean"}
+    results = list(csv.DictReader(io.StringIO((tmp_path / "results.csv").read_text(encoding="utf-8"))))
+    experiment = report.load_experiment(groups_folder)
+    older = report.load_experiment(recorded_folder)
+    assert len(results) == sum(len(t.results) for e in (experiment, older) for t in e.trials)
+    first = experiment.trials[0].results[0]
+    assert results[0]["trial_id"] == experiment.trials[0].trial_id and results[0]["iteration"] == "1"
+    assert results[0]["episode_returns"] == ";".join(str(v) for v in first["episode_returns"])
 
 
 def test_a_folder_that_is_not_an_experiment_gets_a_message(tmp_path):

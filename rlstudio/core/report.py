@@ -140,8 +140,27 @@ def trial_rows(experiment: Experiment) -> list[dict]:
     return rows
 
 
-def write_csv(experiments: Sequence[Experiment], path: str | Path) -> Path:
-    rows = [row for e in experiments for row in trial_rows(e)]
+def result_rows(experiment: Experiment) -> list[dict]:
+    """One row per reported iteration of every trial: its scalar fields; the episodes that ended in it
+    (``episode_returns``, ``episode_lengths``) as numbers separated by ``;``."""
+    rows = []
+    for t in experiment.trials:
+        head = {"experiment": experiment.name, "trial_id": t.trial_id, "group": stats.trial_group(t) or "",
+                "seed": stats.trial_seed(t)}
+        for r in t.results:
+            row = dict(head)
+            for key, value in r.items():
+                if isinstance(value, (list, tuple)):
+                    row[key] = ";".join(str(v) for v in value)
+                elif not isinstance(value, dict):
+                    row[key] = value
+            rows.append(row)
+    return rows
+
+
+def write_csv(experiments: Sequence[Experiment], path: str | Path, rows_of=trial_rows) -> Path:
+    """A CSV with one row per trial (``rows_of=trial_rows``) or per reported iteration (``result_rows``)."""
+    rows = [row for e in experiments for row in rows_of(e)]
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
@@ -535,8 +554,10 @@ def build_report(experiments: Sequence[Experiment], x_key: str = "timesteps", gi
 
 
 def write_report(folders: Sequence[str | Path], output: str | Path, csv_path: str | Path | None = None,
-                 gif: bool = False, x_key: str = "timesteps", by: str = "iqm") -> tuple[Path, Path]:
-    """Write the HTML report and the trials CSV (default: beside the report, ``.csv``); return both paths."""
+                 gif: bool = False, x_key: str = "timesteps", by: str = "iqm",
+                 results_csv: str | Path | None = None) -> tuple[Path, Path]:
+    """Write the HTML report and the trials CSV (default: beside the report, ``.csv``), and with
+    ``results_csv`` every trial's every iteration; return the report's and the trials CSV's paths."""
     experiments = [load_experiment(f) for f in folders]
     output = Path(output).expanduser()
     csv_path = Path(csv_path).expanduser() if csv_path else output.with_suffix(".csv")
@@ -548,6 +569,8 @@ def write_report(folders: Sequence[str | Path], output: str | Path, csv_path: st
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, output)
         write_csv(experiments, csv_path)
+        if results_csv:
+            write_csv(experiments, Path(results_csv).expanduser(), result_rows)
     except OSError as exc:
         raise ReportError(f"cannot write the report: {exc.strerror or exc}") from None
     return output, csv_path
