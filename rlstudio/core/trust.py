@@ -64,7 +64,7 @@ class UntrustedCode(Exception):
         super().__init__(
             f"{refs[0].field}: runs code from {', '.join(modules) or refs[0].path}, which is not trusted yet. "
             f"Trust it only if you know the code: 'rlstudio trust {' '.join(modules)}', '--trust' on this command, "
-            "or the Trust button in the app.")
+            "or 'Trust and check' in the app.")
 
 
 class NotAllowedClass(Exception):
@@ -271,7 +271,7 @@ def problems(spec, trusted: Iterable[str] | None = None) -> list[Problem]:
                 ref.field, UNTRUSTED_MESSAGE, given=ref.path,
                 hint=(f"It would run code from {ref.module}" + (f" ({where})" if where else " (not found here)")
                       + f". Trust it only if you know that code: 'rlstudio trust {ref.module}', --trust on "
-                        "validate/run, or the Trust button in the app")))
+                        "validate/run, or 'Trust and check' on the app's Environment or Algorithm page")))
     return out
 
 
