@@ -362,7 +362,7 @@ def _spec_for_checkpoint(checkpoint: Path):
 
 
 def cmd_evaluate(args) -> int:
-    from rlstudio.core import catalog
+    from rlstudio.core import catalog, trust
     from rlstudio.core.events import EventWriter
     from rlstudio.core.envs import make_env
     from rlstudio.engine.policy import PolicyError, evaluate, load_policy
@@ -385,6 +385,9 @@ def cmd_evaluate(args) -> int:
     except PolicyError as exc:
         _err(str(exc))
         return EXIT_FAILED
+    except (trust.UntrustedCode, trust.NotAllowedClass) as exc:  # nothing the file names was called
+        _err(str(exc))
+        return EXIT_INVALID
     except Exception as exc:  # noqa: BLE001
         _err(f"the environment could not be created: {exc}")
         return EXIT_FAILED
@@ -504,12 +507,14 @@ def cmd_optimize(args) -> int:
         return refuse("cannot tell which environment this checkpoint is for; give --env ID", "--env")
     kwargs = spec.env.kwargs if spec and not args.env else {}
 
-    from rlstudio.core import catalog
+    from rlstudio.core import catalog, trust
     from rlstudio.core.envs import make_env
     from rlstudio.engine.compress import format_table, optimize
 
     try:
         make_env(env_id, entry, kwargs).close()
+    except (trust.UntrustedCode, trust.NotAllowedClass) as exc:  # nothing the file names was called
+        return refuse(str(exc), "--trust")
     except Exception as exc:  # noqa: BLE001
         return refuse(f"--env: the environment could not be created: {exc}", "--env")
     stop = [False]

@@ -254,6 +254,20 @@ def test_build_refuses_untrusted_code_even_without_validation(tmp_path, config_d
     assert not (tmp_path / "MARKER").exists()
 
 
+def test_evaluate_and_optimize_of_a_checkpoint_in_a_folder_naming_untrusted_code_run_nothing(tmp_path, config_dir):
+    marker = tmp_path / "MARKER"
+    folder = tmp_path / "runs" / "hostile-1"
+    checkpoint = folder / "trial_x" / "checkpoint_000000"
+    checkpoint.mkdir(parents=True)
+    write(folder, hostile(marker))
+    for trusted, says in (([], "not trusted yet"), (["--trust"], "is not an environment class")):
+        proc = run_cli("evaluate", checkpoint, "--episodes", "1", *trusted)
+        assert proc.returncode == 2 and says in proc.stderr, proc.stderr
+        proc = run_cli("optimize", checkpoint, "-o", tmp_path / "small", "--quantize", *trusted)
+        assert proc.returncode == 2 and says in proc.stderr, proc.stderr
+    assert not marker.exists()
+
+
 def test_a_report_of_a_folder_naming_untrusted_code_shows_the_names_and_runs_nothing(tmp_path, config_dir):
     from rlstudio.core.events import EventWriter
 
