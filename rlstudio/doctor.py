@@ -12,7 +12,6 @@ its platform plugin cannot load, naming at most one of the libraries that are mi
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import os
 import re
@@ -289,6 +288,8 @@ def check_python(version=None) -> Finding:
 
 
 def check_packages() -> list[Finding]:
+    import importlib.metadata  # not at module level: the app's start-up check needs none of it
+
     findings = []
     for dist in ("ray", "torch", "gymnasium", "pyside6-essentials"):
         try:
@@ -426,6 +427,8 @@ def nvidia_gpus() -> list[str]:
 
 
 def check_hardware(torch_timeout_s: float = 2.0) -> list[Finding]:
+    import importlib.metadata
+
     findings = []
     try:
         cpus = len(os.sched_getaffinity(0))
