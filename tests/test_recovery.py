@@ -297,11 +297,15 @@ def test_a_killed_worker_is_retried_from_its_checkpoint_and_a_killed_runner_resu
 
 
 @ray
-def test_an_optuna_search_with_asha_stopped_mid_way_resumes_to_its_planned_trials(tmp_path, ray_session):
+@pytest.mark.parametrize("search,scheduler", [
+    ({"algorithm": "optuna", "num_samples": 4, "seed": 1},
+     {"type": "asha", "grace_period": 2, "reduction_factor": 2, "max_t": 6}),
+    ({"algorithm": "random", "num_samples": 4, "seed": 1},
+     {"type": "pbt", "perturbation_interval": 2, "mutations": {"lr": {"loguniform": [0.0001, 0.01]}}}),
+], ids=["optuna-asha", "random-pbt"])
+def test_a_search_stopped_mid_way_resumes_to_its_planned_trials(tmp_path, ray_session, search, scheduler):
     data = {**TINY, "hyperparameters": {**TINY["hyperparameters"], "lr": {"loguniform": [0.0001, 0.01]}},
-            "search": {"algorithm": "optuna", "num_samples": 4, "seed": 1},
-            "scheduler": {"type": "asha", "grace_period": 2, "reduction_factor": 2, "max_t": 6},
-            "stop": {"iterations": 6}}
+            "search": search, "scheduler": scheduler, "stop": {"iterations": 6}}
     proc, storage = start_run(tmp_path, data, ray_session.address)
     folder = wait_for(storage, lambda evs: any(iterations(evs).values()), proc=proc)
     proc.send_signal(signal.SIGINT)
@@ -317,3 +321,28 @@ def test_an_optuna_search_with_asha_stopped_mid_way_resumes_to_its_planned_trial
     for tid, rows in iterations(events).items():
         assert rows == list(range(1, len(rows) + 1)), (tid, rows)
     assert len({t.config["lr"] for t in state.trials.values()}) == 4
+
+
+@ray
+def test_a_runner_whose_session_dies_says_so_and_exits_within_seconds(tmp_path):
+    """A runner without a cluster must not hang for minutes in Ray's reconnect attempts: its watchdog notices the
+    session's GCS is gone, records it in the log (the run stays resumable) and exits."""
+    from rlstudio.engine.session import SessionHost
+
+    host = SessionHost(num_cpus=2)
+    host.start()
+    try:
+        proc, storage = start_run(tmp_path, {**TINY, "stop": {"iterations": 500}}, host.address)
+        folder = wait_for(storage, lambda evs: any(len(r) >= 2 for r in iterations(evs).values()), proc=proc)
+        for pid in host.pids():  # the session crashes: its helper, GCS, raylet and workers at once
+            os.kill(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        proc.communicate(timeout=60)
+        exited = time.monotonic() - killed_at
+        print(f"the runner exited {exited:.1f} s after its session was killed")
+        assert exited < 15
+        last = read_events(folder)[-1]
+        assert last["event"] == "runner_error" and last.get("session_lost"), last
+        assert recovery.resume_info(folder).resumable
+    finally:
+        host.close()

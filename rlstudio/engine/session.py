@@ -329,8 +329,12 @@ class SessionHost:
             except subprocess.TimeoutExpired:
                 pass
         procs.terminate(procs.still_alive(tree), timeout=5)
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe and not pipe.closed:
+                try:
+                    pipe.close()
+                except OSError:  # a helper that died: its end of the pipe is gone
+                    pass
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
