@@ -302,9 +302,11 @@ def test_a_killed_worker_is_retried_from_its_checkpoint_and_a_killed_runner_resu
      {"type": "asha", "grace_period": 2, "reduction_factor": 2, "max_t": 6}),
     ({"algorithm": "random", "num_samples": 4, "seed": 1},
      {"type": "pbt", "perturbation_interval": 2, "mutations": {"lr": {"loguniform": [0.0001, 0.01]}}}),
-], ids=["optuna-asha", "random-pbt"])
+    ({"algorithm": "grid"}, {"type": "median", "grace_period": 2, "min_samples_required": 2}),
+], ids=["optuna-asha", "random-pbt", "grid-median"])
 def test_a_search_stopped_mid_way_resumes_to_its_planned_trials(tmp_path, ray_session, search, scheduler):
-    data = {**TINY, "hyperparameters": {**TINY["hyperparameters"], "lr": {"loguniform": [0.0001, 0.01]}},
+    lr = {"grid": [0.01, 0.003, 0.001, 0.0001]} if search["algorithm"] == "grid" else {"loguniform": [0.0001, 0.01]}
+    data = {**TINY, "hyperparameters": {**TINY["hyperparameters"], "lr": lr},
             "search": search, "scheduler": scheduler, "stop": {"iterations": 6}}
     proc, storage = start_run(tmp_path, data, ray_session.address)
     folder = wait_for(storage, lambda evs: any(iterations(evs).values()), proc=proc)
@@ -346,3 +348,91 @@ def test_a_runner_whose_session_dies_says_so_and_exits_within_seconds(tmp_path):
         assert recovery.resume_info(folder).resumable
     finally:
         host.close()
+
+
+# ---- the app and a run it did not start (without Ray: a stand-in runner) ----------------------------------
+
+FAKE_RUNNER = r'''
+import json, signal, sys, time
+from pathlib import Path
+from rlstudio.core import recovery
+from rlstudio.core.events import EventWriter
+
+folder = Path(sys.argv[1])
+w = EventWriter(folder)
+recovery.write_runner_pid(folder)
+w.emit("experiment_started", name="live", spec={"stop": {"iterations": 10}}, planned_trials=1)
+w.emit("trial_started", trial_id="t1", config={"lr": 0.1})
+for it in range(1, 6):
+    w.emit("trial_result", trial_id="t1", iteration=it, timesteps=100 * it, episode_return_mean=10.0 + it)
+    if it == 3:
+        w.emit("checkpoint_saved", trial_id="t1", iteration=3, path=str(folder / "ckpt"))
+(folder / "tune").mkdir()
+(folder / "tune" / "experiment_state-x.json").write_text(json.dumps(
+    {"trial_data": [[json.dumps({"trial_id": "t1", "status": "RUNNING"}), "{}"]]}))
+
+def stop(*_):
+    w.emit("experiment_stopped", reason="interrupted", resumable=True, unfinished=["t1"])
+    recovery.clear_runner_pid(folder)
+    sys.exit(3)
+
+signal.signal(signal.SIGINT, stop)
+print("ready", flush=True)
+while True:
+    time.sleep(0.1)
+'''
+
+
+@pytest.mark.gui
+def test_the_app_attaches_to_a_live_run_it_did_not_start_and_reports_a_killed_one(qtbot, tmp_path, monkeypatch):
+    """What the next launch after a crash sees: the run live in the Experiments panel; opening it attaches (Stop
+    works). A runner killed while attached is reported within seconds, with what a resume would do again."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from rlstudio.gui import main_window
+    from rlstudio.gui.main_window import MainWindow
+
+    storage = tmp_path / "runs"
+    live, doomed = storage / "live", storage / "doomed"
+    runners = []
+    for folder in (live, doomed):
+        folder.mkdir(parents=True)
+        runners.append(subprocess.Popen([sys.executable, "-c", FAKE_RUNNER, str(folder)], stdout=subprocess.PIPE,
+                                        text=True))
+    try:
+        assert [r.stdout.readline() for r in runners] == ["ready\n", "ready\n"]
+        monkeypatch.setenv("RLSTUDIO_STORAGE", str(storage))
+        monkeypatch.setattr(MainWindow, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard)
+        warnings = []
+        monkeypatch.setattr(main_window.QMessageBox, "warning", lambda *a: warnings.append(a[2]))
+        window = MainWindow(start_session=False)
+        qtbot.addWidget(window)
+        window.show()
+        tree = window.experiments.tree
+        qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2, timeout=10000)
+        assert {tree.topLevelItem(i).text(1) for i in range(2)} == {"running"}
+
+        window.open_experiment(str(live))
+        assert window.run.attached and window.run.running and window.stop_action.isEnabled()
+        with qtbot.waitSignal(window.run.finished, timeout=10000):
+            window.stop_action.trigger()  # SIGINT to a process that is not our child
+        assert window.run.state.status == "stopped" and not window.run.running and warnings == []
+
+        window.open_experiment(str(doomed))
+        assert window.run.attached
+        runners[1].kill()
+        killed = time.monotonic()
+        with qtbot.waitSignal(window.run.finished, timeout=10000):
+            pass
+        assert time.monotonic() - killed < 3
+        [message] = warnings
+        assert "Resume continues from the last checkpoints: 2 iterations done since them will be done again" \
+            in message, message
+        window.experiments.refresh()
+        qtbot.waitUntil(lambda: {tree.topLevelItem(i).text(1) for i in range(tree.topLevelItemCount())}
+                        == {"stopped", "interrupted"}, timeout=10000)
+        window.close()
+    finally:
+        for r in runners:
+            r.kill()
+            r.communicate()
