@@ -154,7 +154,10 @@ Ray, torch and Qt are large: this takes a few minutes) ..."
     # on failure, remove every folder this run made: the first missing one on the way to $ENV_DIR and below
     new_top="$ENV_DIR"
     while [ ! -e "$(dirname "$new_top")" ]; do new_top="$(dirname "$new_top")"; done
-    cleanup_new() { rm -rf "$new_top"; }
+    cleanup_new() { rm -rf "$new_top"; rm -f "$MANIFEST"; }
+    # Ctrl-C (or a closed terminal) half-way through leaves nothing behind either
+    trap 'cleanup_new; printf "\nInterrupted: RL Studio was not installed; nothing was changed.\n" >&2; exit 130' \
+        INT TERM HUP
     if [ "$USE_UV" = 1 ]; then
         # --seed: pip inside, so the doctor's "python -m pip install ..." advice works in this environment too
         uv venv --quiet --seed --python "$PY" "$ENV_DIR" || { cleanup_new; refuse "uv could not create $ENV_DIR"; }
@@ -180,6 +183,7 @@ remove it with '$0 --uninstall' and install from a wheel"
     refuse "the package 'rlstudio' on that index is not RL Studio (another project has the name); nothing was \
 changed. Install from a wheel: --wheel FILE.whl"
 fi
+trap - INT TERM HUP
 "$RLSTUDIO" --version >/dev/null || refuse "the installed rlstudio command does not start (see above)"
 say "Installed $("$RLSTUDIO" --version)."
 

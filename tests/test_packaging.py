@@ -245,6 +245,38 @@ def test_an_index_whose_rlstudio_is_another_project_changes_nothing(tmp_path):
     assert _created(home) == []
 
 
+def test_an_interrupted_install_changes_nothing(tmp_path):
+    import signal
+    import socket
+    import time
+
+    home = tmp_path / "home"
+    home.mkdir()
+    # an index that accepts the connection and never answers: the installer is inside pip when Ctrl-C comes
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/simple"
+        proc = subprocess.Popen(["bash", str(INSTALL_SH), "--python", BASE_PYTHON, "--from-index", "--",
+                                 "--index-url", url, "--no-cache-dir"], cwd=home, start_new_session=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=clean_env(home, RLSTUDIO_INSTALLER="pip"))
+        try:
+            deadline = time.monotonic() + 120
+            while not list(home.rglob("site-packages/pip")) and time.monotonic() < deadline:
+                time.sleep(0.2)  # the environment is made; pip is next
+            time.sleep(2)
+            os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert proc.returncode == 130, out + err
+    assert "Interrupted" in err and "nothing was changed" in err
+    assert _created(home) == []
+
+
 def test_uninstall_when_nothing_was_installed(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
