@@ -518,24 +518,78 @@ def _experiment_html(experiment: Experiment, index: int, multi: bool, x_key: str
     return "".join(parts)
 
 
+@dataclass
+class ComparedGroup:
+    """One configuration of one experiment in a comparison of several (the report's and the Compare view's)."""
+    experiment: str  # the experiment's name, or its folder's when two compared experiments share a name
+    folder: Path
+    group: str  # the group's id in its own experiment
+    label: str  # its configuration, e.g. "lr=0.001"
+    colour: str  # "#rrggbb": the same in the report and the app
+    summary: stats.GroupSummary  # group ``experiment/group``, config ``{"experiment": ..., **config}``
+    curve: stats.GroupCurve | None  # None when its runs have no point to draw
+
+    @property
+    def name(self) -> str:
+        return f"{self.experiment}: {self.label}"
+
+
+@dataclass
+class ExperimentsComparison:
+    groups: list[ComparedGroup]
+    comparison: stats.Comparison  # the best configuration over all the compared ones, and the runner-up
+    x_key: str
+    y_label: str
+
+    @property
+    def summaries(self) -> list[stats.GroupSummary]:
+        return [g.summary for g in self.groups]
+
+
+def compare_experiments(experiments: Sequence[Experiment], x_key: str = "timesteps", by: str = "iqm",
+                        points: int = 300, only: dict[str, Any] | None = None,
+                        cancelled=None) -> ExperimentsComparison:
+    """Several experiments' configurations side by side: each group's aggregates (named ``experiment/group``, so
+    the verdict names the experiment), its curve with a band and its colour. ``only``: {folder: group ids} keeps
+    just those groups of that folder's experiment (a folder not in it keeps all). ``cancelled()``: checked
+    between experiments; when it turns true the work stops with :class:`Cancelled`."""
+    groups: list[ComparedGroup] = []
+    names = [e.name for e in experiments]
+    metrics, trials = set(), []
+    for e in experiments:
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+        name = e.name if names.count(e.name) == 1 else e.folder.name  # the same file run twice: its folders
+        keep = (only or {}).get(str(e.folder))
+        # the statistics of all its groups, then the kept ones: a log without recorded groups numbers them in
+        # order, so a subset on its own would be numbered differently
+        result = stats.experiment_statistics(e.trials, by=by, x_key=x_key, points=points)
+        metrics.add(result.curve_metric)
+        trials += e.trials
+        curves = {c.group: c for c in result.curves}
+        for s in result.summaries:
+            if keep is not None and s.group not in keep:
+                continue
+            gid, label = s.group, s.label
+            s.group = f"{name}/{gid}"
+            s.config = {"experiment": name, **s.config}
+            groups.append(ComparedGroup(name, e.folder, gid, label, color(len(groups)), s, curves.get(gid)))
+    y_label = _y_label(trials, metrics.pop()) if len(metrics) == 1 else "Return"
+    return ExperimentsComparison(groups, stats.compare([g.summary for g in groups], by), x_key, y_label)
+
+
+class Cancelled(Exception):
+    """A newer request superseded this computation."""
+
+
 def _comparison_html(experiments: Sequence[Experiment], x_key: str, by: str) -> str:
     """Several experiments: their configurations side by side, as groups named ``experiment/group``."""
-    summaries, series = [], []
-    names = [e.name for e in experiments]
-    for e in experiments:
-        name = e.name if names.count(e.name) == 1 else e.folder.name  # the same file run twice: its folders
-        result = stats.experiment_statistics(e.trials, by=by, x_key=x_key, points=300)
-        labels = {s.group: f"{name}: {s.label}" for s in result.summaries}
-        series += [(labels.get(c.group, c.group), color(len(series) + i), c) for i, c in enumerate(result.curves)]
-        for s in result.summaries:
-            s.group = f"{name}/{s.group}"
-            s.config = {"experiment": name, **s.config}
-        summaries += result.summaries
-    comparison = stats.compare(summaries, by)
+    data = compare_experiments(experiments, x_key, by)
+    series = [(g.name, g.colour, g.curve) for g in data.groups if g.curve is not None]
     return ('<section id="comparison"><h2>Comparison of the experiments</h2>'
             + svg_curves(series, X_LABELS.get(x_key, x_key), "Return")
             + _legend([(label, colour) for label, colour, _ in series])
-            + _aggregates_html(summaries, comparison) + "</section>")
+            + _aggregates_html(data.summaries, data.comparison) + "</section>")
 
 
 def build_report(experiments: Sequence[Experiment], x_key: str = "timesteps", gif: bool = False,
