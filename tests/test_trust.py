@@ -291,7 +291,7 @@ def test_opening_the_hostile_file_in_the_app_runs_nothing(tmp_path, config_dir):
     marker = tmp_path / "MARKER"
     path = write(tmp_path, hostile(marker))
     shot = tmp_path / "shot.png"
-    proc = run_cli("--open", path, "--screenshot", shot, timeout=120)
+    proc = run_cli("--open", path, "--screenshot", shot, timeout=120, env={"RLSTUDIO_NO_SESSION": "1"})
     assert proc.returncode == 0, proc.stderr
     assert shot.stat().st_size > 0
     assert not marker.exists()

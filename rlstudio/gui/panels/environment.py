@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QTre
 
 from rlstudio.core import catalog
 from rlstudio.gui.forms import INVALID_STYLE
-from rlstudio.gui.panels.trust_bar import TrustBar
+from rlstudio.gui.panels.trust_bar import TrustBar, untrusted_by_module
 
 FAMILY_NAMES = {"classic_control": "Classic control", "toy_text": "Toy text", "box2d": "Box2D",
                 "mujoco": "MuJoCo", "phys2d": "Physics 2D (functional)", "tabular": "Tabular (functional)",
@@ -200,6 +200,10 @@ class EnvironmentPanel(QWidget):
             mine = [p for p in problems if p.path in (path, "env")]
             widget.setStyleSheet(INVALID_STYLE if mine else "")
             widget.setToolTip("\n".join(str(p) for p in mine) or widget.toolTip())
+        if untrusted_by_module(self.document.spec, ("environment",)):  # nothing imported, so no spaces either
+            self.observation.setText("—")
+            self.action.setText("—")
+            self._show_preview_message("No preview until you trust this environment's code (the bar above).")
 
     # ---- spaces and preview --------------------------------------------------------------------------
 
