@@ -98,11 +98,6 @@ class CodeRef:
             return REPLAY_BUFFER_BASES
         return ()
 
-    def what(self) -> str:
-        return {"environment": "an environment class (a gymnasium.Env subclass)",
-                "algorithm": "an algorithm class (an RLlib Algorithm subclass)"}.get(
-            self.kind, "a replay buffer class" if self.bases() else "a class")
-
 
 def split_path(path: str) -> tuple[str | None, str]:
     """``a.b:C.D`` -> (``a.b``, ``C.D``); RLlib's dotted form ``a.b.C`` -> (``a.b``, ``C``); ``C`` -> (None, ``C``)."""
