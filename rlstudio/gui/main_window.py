@@ -20,6 +20,7 @@ from rlstudio.gui.bridge import RunController, SessionController, TaskRunner
 from rlstudio.gui.document import ExperimentDocument
 from rlstudio.gui.panels.algorithm import AlgorithmPanel
 from rlstudio.gui.panels.cluster import ClusterPanel
+from rlstudio.gui.panels.compare import CompareView
 from rlstudio.gui.panels.compress import CompressPanel
 from rlstudio.gui.panels.curves import CurvesPanel
 from rlstudio.gui.panels.environment import EnvironmentPanel
@@ -94,6 +95,11 @@ class MainWindow(QMainWindow):
                                            Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.experiments_dock)
         self.experiments.experiment_opened.connect(self.open_experiment)
+        self.compare = CompareView(self.tasks)
+        self.compare_dock = self._dock("Compare", self.compare, "compare", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.compare_dock)
+        self.compare_dock.hide()  # until Compare… (or the last session's layout) shows it
+        self.experiments.compare_requested.connect(self.compare_experiments)
         self.experiments.refresh()
         self.cluster = ClusterPanel()
         self.cluster_dock = self._dock("Cluster", self.cluster, "cluster", Qt.DockWidgetArea.RightDockWidgetArea)
@@ -242,6 +248,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.trials_dock.toggleViewAction())
         view_menu.addAction(self.curves_dock.toggleViewAction())
         view_menu.addAction(self.experiments_dock.toggleViewAction())
+        view_menu.addAction(self.compare_dock.toggleViewAction())
         view_menu.addAction(self.results_dock.toggleViewAction())
         view_menu.addAction(self.cluster_dock.toggleViewAction())
         view_menu.addAction(self.compress_dock.toggleViewAction())
@@ -465,6 +472,12 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot start", f"The experiment folder could not be created in "
                                                       f"{self.storage()}: {exc.strerror or exc}")
 
+    def compare_experiments(self, folders: list) -> None:
+        self.compare.set_sources(folders)
+        self.compare_dock.show()
+        self.compare_dock.raise_()
+        self.resizeDocks([self.compare_dock], [max(self.compare_dock.height(), 460)], Qt.Orientation.Vertical)
+
     def open_experiment(self, folder: str) -> None:
         """Show a past (or still running, in another process) experiment's trials and curves."""
         if self.run.running:
@@ -666,6 +679,7 @@ class MainWindow(QMainWindow):
         self.compress.shutdown()
         self.evaluation.shutdown()
         self.rollout.shutdown()
+        self.compare.shutdown()
         self.run.discard_warm()
         self.document.stop()
         self.tasks.shutdown()

@@ -62,6 +62,8 @@ class GroupBands(pg.GraphicsObject):
     """Bands and mean lines of several groups, drawn by one item (as ``ThinCurves`` does for thin curves: one
     item's set-up instead of 2 × groups items, paths cached between redraws)."""
 
+    line_width = 1  # see paint(); a view with a few groups (Compare) can afford 2
+
     def __init__(self):
         super().__init__()
         self._groups: dict[str, _Group] = {}
@@ -141,7 +143,7 @@ class GroupBands(pg.GraphicsObject):
         for g in self._groups.values():
             # 1 px: Qt's raster engine strokes wider pens through its path stroker, 3× slower here (16 lines of
             # 1,000 points: 40 ms a redraw at 2 px, 12 ms at 1 px, bench/bands_redraw.py); the band marks the group
-            painter.setPen(pg.mkPen(g.color, width=1))
+            painter.setPen(pg.mkPen(g.color, width=self.line_width))
             painter.drawPath(g.line)
 
 

@@ -1,5 +1,6 @@
 """The experiments browser: every experiment folder under the storage folder, with status, date and best
-return. Opening one rebuilds the trials and curves from its event log (and follows it if it is still running)."""
+return. Opening one rebuilds the trials and curves from its event log (and follows it if it is still running).
+Selecting several (or one with several configurations) and choosing Compare… asks for the Compare view."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import datetime as _dt
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMenu, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from rlstudio.core import stats
 from rlstudio.core.events import EVENTS_FILE, ExperimentState
 from rlstudio.core.recovery import PID_FILE, runner_pid
 from rlstudio.core.progress import fmt_number
@@ -31,13 +33,19 @@ def scan(storage: str) -> list[dict]:
             status = "interrupted"  # its runner was killed: resumable, not live
         rows.append({"folder": str(folder), "name": state.name or folder.name, "status": status,
                      "started": state.started, "trials": len(state.trials),
-                     "best": best.best_return if best else None})
+                     "best": best.best_return if best else None,
+                     "groups": len(stats.group_trials(state.trials.values()))})
     rows.sort(key=lambda r: r["started"] or 0, reverse=True)
     return rows
 
 
+GROUPS_ROLE = Qt.ItemDataRole.UserRole + 1
+COMPARE_TIP = "Overlay the selected experiments' curves with bands and compare their final returns with intervals"
+
+
 class ExperimentsPanel(QWidget):
     experiment_opened = Signal(str)
+    compare_requested = Signal(list)  # experiment folders
 
     def __init__(self, tasks, storage_fn, parent: QWidget | None = None):
         super().__init__(parent)
@@ -52,8 +60,16 @@ class ExperimentsPanel(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setSortingEnabled(True)
         self.tree.itemActivated.connect(self._on_tree_item_activated)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_tree_context_menu_requested)
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.clicked.connect(self.compare_selected)
+        self.tree.itemSelectionChanged.connect(self._on_tree_item_selection_changed)
+        self._on_tree_item_selection_changed()
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
+        top.addWidget(self.compare_button)
         top.addWidget(refresh)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -74,10 +90,51 @@ class ExperimentsPanel(QWidget):
             item = QTreeWidgetItem([row["name"], row["status"], started, str(row["trials"]),
                                     fmt_number(row["best"])])
             item.setData(0, Qt.ItemDataRole.UserRole, row["folder"])
+            item.setData(0, GROUPS_ROLE, row.get("groups", 0))
             item.setToolTip(0, row["folder"])
             self.tree.addTopLevelItem(item)
         for column in range(4):
             self.tree.resizeColumnToContents(column)
+        self._on_tree_item_selection_changed()
 
     def _on_tree_item_activated(self, item: QTreeWidgetItem, _column: int) -> None:
         self.experiment_opened.emit(item.data(0, Qt.ItemDataRole.UserRole))
+
+    def selected_folders(self) -> list[str]:
+        return [item.data(0, Qt.ItemDataRole.UserRole) for item in self.tree.selectedItems()]
+
+    def can_compare(self) -> tuple[bool, str]:
+        """(allowed, why not): two or more experiments, or one with two or more configurations."""
+        items = self.tree.selectedItems()
+        if len(items) >= 2 or (len(items) == 1 and (items[0].data(0, GROUPS_ROLE) or 0) >= 2):
+            return True, COMPARE_TIP
+        if len(items) == 1:
+            return False, "This experiment has one configuration: select another one too (Ctrl+click) to compare"
+        return False, "Select two or more experiments (Ctrl+click or Shift+click), or one with several configurations"
+
+    def compare_selected(self) -> None:
+        if self.can_compare()[0]:
+            self.compare_requested.emit(self.selected_folders())
+
+    def _on_tree_item_selection_changed(self) -> None:
+        allowed, why = self.can_compare()
+        self.compare_button.setEnabled(allowed)
+        self.compare_button.setToolTip(why)
+
+    def _on_tree_context_menu_requested(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None:
+            return
+        menu = self.context_menu(item)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
+    def context_menu(self, item: QTreeWidgetItem) -> QMenu:
+        menu = QMenu(self)
+        open_action = menu.addAction("Open")
+        open_action.triggered.connect(lambda: self.experiment_opened.emit(item.data(0, Qt.ItemDataRole.UserRole)))
+        open_action.setEnabled(len(self.tree.selectedItems()) <= 1)
+        compare_action = menu.addAction("Compare…")
+        compare_action.triggered.connect(self.compare_selected)
+        compare_action.setEnabled(self.can_compare()[0])
+        return menu

@@ -1,0 +1,390 @@
+"""Compare experiments: several experiments' configurations (or chosen groups of them) in one view — each group's
+mean learning curve with its 95 % band, and a table of final aggregates with intervals, with the verdict on the
+best two.
+
+The numbers are the HTML report's (``core.report.compare_experiments``, which reads the event logs and calls
+``core.stats``): the app and ``rlstudio report A B`` say the same thing in the same colours. Reading the logs and
+the bootstrap run off the GUI thread; a new request (other experiments, another x axis) supersedes the previous
+one, which stops at its next experiment.
+
+Run alone:  python -m rlstudio.gui.panels.compare --demo FOLDER [FOLDER…]
+            PYTHONPATH=tests python -m rlstudio.gui.panels.compare --demo   (in a checkout: two synthetic ones)
+            … --screenshot FILE.png  saves the view once it is drawn and exits
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from rlstudio.core import report, stats
+from rlstudio.gui.bridge import TaskRunner
+from rlstudio.gui.panels.bands import GroupBands
+
+X_AXES = {"timesteps": "Timesteps", "time_s": "Wall time (s)"}
+BY = {"iqm": "IQM", "mean": "Mean"}
+COLUMNS = ["Experiment", "Configuration", "Seeds", "Mean [95 % CI]", "IQM [95 % CI]", "Min", "Max"]
+NUMERIC = {2, 3, 4, 5, 6}
+EMPTY_TEXT = ("Select two or more experiments in the Experiments panel (or one with several configurations) "
+              "and choose Compare….")
+
+
+def normalize_sources(sources: Iterable) -> tuple[list[str], dict[str, set[str]]]:
+    """(folders in order, {folder: group ids}) from folders and (folder, group) pairs; a folder given alone keeps
+    all its groups."""
+    folders: list[str] = []
+    only: dict[str, set[str]] = {}
+    whole: set[str] = set()
+    for source in sources:
+        folder, group = (source, None) if isinstance(source, (str, Path)) else source
+        folder = str(Path(folder).expanduser())
+        if folder not in folders:
+            folders.append(folder)
+        if group is None:
+            whole.add(folder)
+        else:
+            only.setdefault(folder, set()).add(str(group))
+    return folders, {f: g for f, g in only.items() if f not in whole}
+
+
+def load_comparison(folders: Sequence[str], only: dict[str, set[str]] | None = None, x_key: str = "timesteps",
+                    by: str = "iqm", cancelled=None) -> tuple[report.ExperimentsComparison, list[str]]:
+    """The worker's job: read each folder's event log and compare. Returns (comparison, problems): a folder that
+    cannot be read is left out with a plain sentence saying why, the others are still compared."""
+    experiments, problems = [], []
+    for folder in folders:
+        if cancelled is not None and cancelled():
+            raise report.Cancelled()
+        try:
+            experiments.append(report.load_experiment(folder))
+        except report.ReportError as exc:
+            problems.append(str(exc))
+        except (OSError, ValueError) as exc:  # unreadable or not a JSON-lines log
+            problems.append(f"{folder} could not be read: {exc}")
+    by_folder = {str(e.folder): e for e in experiments}
+    only = {str(by_folder[f].folder): g for f, g in (only or {}).items() if f in by_folder}
+    return report.compare_experiments(experiments, x_key, by, only=only, cancelled=cancelled), problems
+
+
+def _item(text: str, numeric: bool = False, tip: str = "") -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    if numeric:
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if tip:
+        item.setToolTip(tip)
+    return item
+
+
+def table_rows(data: report.ExperimentsComparison) -> list[tuple[report.ComparedGroup, list[str]]]:
+    """The table's rows, best aggregate first (the report's order): (group, cell texts)."""
+    by = data.comparison.by
+    ranked = sorted(data.groups, key=lambda g: -(g.summary.aggregate(by) if g.summary.aggregate(by) is not None
+                                                  else float("inf")))
+    rows = []
+    for g in ranked:
+        s = g.summary
+        best = data.comparison.best is s
+        rows.append((g, [("★ " if best else "") + g.experiment, g.label, str(s.runs),
+                         f"{stats._fmt(s.mean)} {stats.fmt_interval(s.mean_ci)}",
+                         f"{stats._fmt(s.iqm)} {stats.fmt_interval(s.iqm_ci)}", stats._fmt(s.min), stats._fmt(s.max)]))
+    return rows
+
+
+class _Token:
+    """Set when a newer request supersedes the computation that holds it (read by the worker thread)."""
+
+    def __init__(self):
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    def __call__(self) -> bool:
+        return self._event.is_set()
+
+
+class CompareView(QWidget):
+    """Curves with bands and final aggregates of the given experiments' configurations.
+
+    ``set_sources([folder | (folder, group), …])`` starts reading; ``computed(ExperimentsComparison)`` fires once
+    the view shows it, ``failed(message)`` when nothing could be compared. ``tasks``: the app's TaskRunner (it
+    shuts it down); without one the view owns a single-thread runner and shuts it down when closed."""
+
+    computed = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, tasks: TaskRunner | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._own_tasks = tasks is None
+        self.tasks = tasks if tasks is not None else TaskRunner(self, max_threads=1)
+        self._key = f"compare-{id(self)}"  # the app's runner is shared: supersede only this view's own requests
+        self._token: _Token | None = None
+        self._folders: list[str] = []
+        self._only: dict[str, set[str]] = {}
+        self.data: report.ExperimentsComparison | None = None
+
+        self.title = QLabel(EMPTY_TEXT)
+        self.title.setWordWrap(True)
+        self.x_box = QComboBox()
+        for key, label in X_AXES.items():
+            self.x_box.addItem(label, key)
+        self.x_box.setToolTip("What the curves are drawn against: environment steps, or seconds since each "
+                              "trial started.")
+        self.by_box = QComboBox()
+        for key, label in BY.items():
+            self.by_box.addItem(label, key)
+        self.by_box.setToolTip("The aggregate that ranks the configurations: IQM (the mean of the middle 50 % of "
+                               "the seeds, robust to one lucky or failed seed) or the plain mean.")
+        controls = QHBoxLayout()
+        controls.addWidget(self.title, 1)
+        controls.addWidget(QLabel("X axis"))
+        controls.addWidget(self.x_box)
+        controls.addWidget(QLabel("Best by"))
+        controls.addWidget(self.by_box)
+
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.getPlotItem().setMenuEnabled(False)
+        self.plot.setLabel("bottom", X_AXES["timesteps"])
+        self.plot.setLabel("left", "Return")
+        self.bands = GroupBands()
+        self.bands.line_width = 2  # a handful of groups: wider lines tell the colours apart (bands.py: cost)
+        self.plot.addItem(self.bands)
+        self.legend = pg.LegendItem(offset=(-10, -10), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200),
+                                    pen=pg.mkPen("#ccc"))
+        self.legend.setParentItem(self.plot.getPlotItem().getViewBox())
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for column, tip in ((2, "Runs with a final return: the configuration's seeds"),
+                            (3, "Mean final return over the seeds, with its 95 % bootstrap interval"),
+                            (4, "Interquartile mean (the middle 50 % of the seeds), with its 95 % bootstrap "
+                                "interval")):
+            self.table.horizontalHeaderItem(column).setToolTip(tip)
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict.setStyleSheet("QLabel{background:#f3f7ff;border-left:4px solid #1f77b4;padding:6px 10px}")
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color:#555")
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.table, 1)
+        lower_layout.addWidget(self.verdict)
+        lower_layout.addWidget(self.note)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.plot)
+        self.splitter.addWidget(lower)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(controls)
+        layout.addWidget(self.splitter, 1)
+        self.verdict.hide()
+        self.x_box.currentIndexChanged.connect(self._on_option_changed)
+        self.by_box.currentIndexChanged.connect(self._on_option_changed)
+
+    # ---- requests -----------------------------------------------------------------------------------------
+
+    @property
+    def x_key(self) -> str:
+        return self.x_box.currentData()
+
+    @property
+    def by(self) -> str:
+        return self.by_box.currentData()
+
+    @property
+    def busy(self) -> bool:
+        return self._token is not None
+
+    def set_sources(self, sources: Iterable) -> None:
+        """Experiment folders, or (folder, group id) pairs to compare only those groups."""
+        self._folders, self._only = normalize_sources(sources)
+        self._request()
+
+    def _on_option_changed(self, _index: int) -> None:
+        if self._folders:
+            self._request()
+
+    def _request(self) -> None:
+        if self._token is not None:
+            self._token.cancel()
+        self._token = None
+        if not self._folders:
+            self._show(None, [])
+            return
+        count = len(self._folders)
+        self.title.setText(f"Reading {count} experiment{'s' if count != 1 else ''}…")
+        self._token = token = _Token()
+        task = self.tasks.submit(load_comparison, list(self._folders), dict(self._only), self.x_key, self.by,
+                                 token, key=self._key)
+        task.finished.connect(lambda result: self._on_task_finished(token, result))
+        task.failed.connect(lambda message, _tb: self._on_task_failed(token, message))
+
+    def _on_task_finished(self, token: _Token, result) -> None:
+        if token is not self._token:
+            return
+        self._token = None
+        self._show(*result)
+
+    def _on_task_failed(self, token: _Token, message: str) -> None:
+        if token is not self._token:
+            return
+        self._token = None
+        self.title.setText("The experiments could not be compared.")
+        self.note.setText(f"Reading them failed: {message}")
+        self.failed.emit(message)
+
+    # ---- showing ------------------------------------------------------------------------------------------
+
+    def _show(self, data: report.ExperimentsComparison | None, problems: list[str]) -> None:
+        self.data = data
+        self.bands.clear()
+        self.legend.clear()
+        self.table.setRowCount(0)
+        groups = data.groups if data is not None else []
+        if data is None:
+            self.title.setText(EMPTY_TEXT)
+        else:
+            names = list(dict.fromkeys(g.experiment for g in groups))
+            self.title.setText(f"<b>{len(groups)} configuration{'s' if len(groups) != 1 else ''}</b> from "
+                               + html.escape(", ".join(names)) if names else "Nothing to compare: no trial has started yet.")
+            self.plot.setLabel("bottom", X_AXES.get(data.x_key, data.x_key))
+            self.plot.setLabel("left", data.y_label)
+        for index, g in enumerate(groups):
+            name = f"{g.experiment} · {g.label}"
+            if g.curve is not None:
+                c = g.curve
+                self.bands.set_group(f"{g.folder}\0{g.group}", index, name, c.x, c.mean, c.low, c.high)
+                self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(QColor(g.colour), width=3)), name)
+        self.plot.enableAutoRange()
+        rows = table_rows(data) if data is not None else []
+        self.table.setRowCount(len(rows))
+        for r, (g, cells) in enumerate(rows):
+            for column, text in enumerate(cells):
+                item = _item(text, column in NUMERIC, str(g.folder) if column == 0 else "")
+                if column == 0:
+                    item.setForeground(QColor(g.colour).darker(120))
+                    swatch = QColor(g.colour)
+                    item.setData(Qt.ItemDataRole.DecorationRole, swatch)
+                self.table.setItem(r, column, item)
+        self.table.resizeRowsToContents()
+        # every row visible up to 6 (then it scrolls): the table is the point of the view, not a footnote
+        visible = max(2, min(len(rows), 6))
+        row_height = self.table.rowHeight(0) if rows else self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + visible * row_height
+                                    + 2 * self.table.frameWidth() + 2)
+        self.verdict.setText(data.comparison.sentence if data is not None else "")
+        self.verdict.setVisible(bool(data is not None and data.comparison.sentence))
+        notes = list(problems)
+        if any(1 < g.summary.runs < 5 for g in groups):
+            notes.append("With fewer than 5 seeds a bootstrap interval cannot reach past the seeds' own lowest and "
+                         "highest returns, so it is narrower than the truth; the verdict allows for that.")
+        if groups:
+            notes.append("Band: 95 % interval of the mean over the seeds (mean ± t · standard error), where at least "
+                         "two seeds cover the point. Final return: the confirmation evaluation when made at the last "
+                         "iteration, else the last windowed return.")
+        self.note.setText(" ".join(notes))
+        self._fit_lower()
+        if data is not None:
+            self.computed.emit(data)
+
+    def _fit_lower(self) -> None:
+        """Give the table, verdict and note the height they need; the plot takes the rest (the splitter keeps the
+        sizes it had otherwise, and does not grow a pane to a new minimum by itself)."""
+        width = max(self.splitter.width() - 8, 200)
+        needed = self.table.minimumHeight()
+        for label in (self.verdict, self.note):
+            if label.isVisibleTo(self) and label.text():
+                needed += label.heightForWidth(width) + 6
+        total = sum(self.splitter.sizes())
+        if total > 0:
+            self.splitter.setSizes([max(total - needed, 160), needed])
+
+    # ---- closing ------------------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop the computation in flight; an own runner waits for its thread to end."""
+        if self._token is not None:
+            self._token.cancel()
+            self._token = None
+        if self._own_tasks:
+            self.tasks.shutdown()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def _demo(argv: list[str]) -> int:
+    import argparse
+    import sys
+    import tempfile
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    parser = argparse.ArgumentParser(prog="python -m rlstudio.gui.panels.compare")
+    parser.add_argument("--demo", action="store_true")
+    parser.add_argument("folders", nargs="*", help="experiment folders (default: two synthetic ones)")
+    parser.add_argument("--x", choices=list(X_AXES), default="timesteps")
+    parser.add_argument("--screenshot", metavar="PNG", help="save the view once drawn, then exit")
+    args = parser.parse_args(argv)
+    folders = args.folders
+    if not folders:
+        # the synthetic experiments are the tests' helper: an installed wheel has no tests folder to reach into
+        try:
+            from group_logs import write_group_log
+        except ImportError:
+            print("usage: python -m rlstudio.gui.panels.compare --demo FOLDER [FOLDER…]\n"
+                  "   or, in a checkout: PYTHONPATH=tests python -m rlstudio.gui.panels.compare --demo",
+                  file=sys.stderr)
+            return 2
+        root = Path(tempfile.mkdtemp(prefix="rlstudio-compare-"))
+        folders = [write_group_log(root / "baseline", 2, 4, 40, seed=1),
+                   write_group_log(root / "tuned", 3, 4, 40, seed=2)]
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    view = CompareView()
+    view.resize(1000, 720)
+    view.x_box.setCurrentIndex(list(X_AXES).index(args.x))
+    code = 0
+    if args.screenshot:
+        def save(_data=None):
+            view.grab().save(args.screenshot)
+            print(f"wrote {args.screenshot}")
+            view.close()
+
+        view.computed.connect(lambda _data: QTimer.singleShot(200, save))
+        view.failed.connect(lambda message: (print(message, file=sys.stderr), view.close()))
+    view.set_sources(folders)
+    view.show()
+    code = app.exec()
+    view.shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(_demo(sys.argv[1:]))
