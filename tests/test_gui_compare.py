@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from group_logs import write_group_log
 from rlstudio.core import report, stats
@@ -39,6 +40,19 @@ def expected_rows(folder_list, by="iqm", x_key="timesteps"):
             s.config = {"experiment": name, **s.config}
             summaries.append(s)
     return rows, stats.compare(summaries, by)
+
+
+def comparison_summaries(folder_list):
+    """Every group's summary, its configuration named with its experiment as the view's verdict names it."""
+    summaries = []
+    experiments = [report.load_experiment(f) for f in folder_list]
+    names = [e.name for e in experiments]
+    for e in experiments:
+        name = e.name if names.count(e.name) == 1 else e.folder.name
+        for s in stats.group_summaries(e.trials):
+            s.config = {"experiment": name, **s.config}
+            summaries.append(s)
+    return summaries
 
 
 def table_cells(view):
@@ -95,6 +109,19 @@ def test_view_overlays_bands_and_its_table_equals_core_stats(qtbot, folders):
     assert view.plot.getPlotItem().getAxis("bottom").labelText == "Wall time (s)"
     assert view.bands.data_bounds()[1] == pytest.approx(15.0)  # 30 iterations of 0.5 s
     assert table_cells(view) == cells  # final aggregates do not depend on the x axis
+
+    # untick the best: its band goes at once, its row stays (unticked), the verdict is about the other four
+    best_item = view.table.item(0, 0)
+    with qtbot.waitSignal(view.computed, timeout=20000):
+        best_item.setCheckState(Qt.CheckState.Unchecked)
+        assert len(view.bands.groups()) == 4
+    assert len(view.bands.groups()) == 4 and len(view.legend.items) == 4 and view.table.rowCount() == 5
+    rest = [s for s in comparison_summaries([a, b]) if s.config != comparison.best.config]
+    assert view.verdict.text() == stats.compare(rest).sentence != comparison.sentence
+    ticks = [view.table.item(r, 0).checkState() for r in range(5)]
+    assert ticks == [Qt.CheckState.Unchecked] + [Qt.CheckState.Checked] * 4
+    assert sum(c.startswith("★") for c in (view.table.item(r, 0).text() for r in range(5))) == 1
+    assert not view.table.item(0, 0).text().startswith("★")  # the unticked former best keeps its rank, not the star
     view.close()
     assert view.tasks.pool.activeThreadCount() == 0 and view.tasks._closed
 

@@ -22,8 +22,8 @@ from typing import Iterable, Sequence
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from rlstudio.core import report, stats
 from rlstudio.gui.bridge import TaskRunner
@@ -56,9 +56,11 @@ def normalize_sources(sources: Iterable) -> tuple[list[str], dict[str, set[str]]
 
 
 def load_comparison(folders: Sequence[str], only: dict[str, set[str]] | None = None, x_key: str = "timesteps",
-                    by: str = "iqm", cancelled=None) -> tuple[report.ExperimentsComparison, list[str]]:
+                    by: str = "iqm", cancelled=None,
+                    exclude: Iterable[tuple[str, str]] = ()) -> tuple[report.ExperimentsComparison, list[str]]:
     """The worker's job: read each folder's event log and compare. Returns (comparison, problems): a folder that
-    cannot be read is left out with a plain sentence saying why, the others are still compared."""
+    cannot be read is left out with a plain sentence saying why, the others are still compared. ``exclude``:
+    (folder, group) pairs listed but left out of the best/runner-up verdict (unticked in the view)."""
     experiments, problems = [], []
     for folder in folders:
         if cancelled is not None and cancelled():
@@ -71,7 +73,15 @@ def load_comparison(folders: Sequence[str], only: dict[str, set[str]] | None = N
             problems.append(f"{folder} could not be read: {exc}")
     by_folder = {str(e.folder): e for e in experiments}
     only = {str(by_folder[f].folder): g for f, g in (only or {}).items() if f in by_folder}
-    return report.compare_experiments(experiments, x_key, by, only=only, cancelled=cancelled), problems
+    data = report.compare_experiments(experiments, x_key, by, only=only, cancelled=cancelled)
+    exclude = set(exclude)
+    if exclude:
+        data.comparison = stats.compare([g.summary for g in data.groups if group_key(g) not in exclude], by)
+    return data, problems
+
+
+def group_key(group: report.ComparedGroup) -> tuple[str, str]:
+    return str(group.folder), group.group
 
 
 def _item(text: str, numeric: bool = False, tip: str = "") -> QTableWidgetItem:
@@ -85,7 +95,8 @@ def _item(text: str, numeric: bool = False, tip: str = "") -> QTableWidgetItem:
 
 
 def table_rows(data: report.ExperimentsComparison) -> list[tuple[report.ComparedGroup, list[str]]]:
-    """The table's rows, best aggregate first (the report's order): (group, cell texts)."""
+    """The table's rows, best aggregate first (the report's order): (group, cell texts). The star marks the best
+    of the groups in the verdict."""
     by = data.comparison.by
     ranked = sorted(data.groups, key=lambda g: -(g.summary.aggregate(by) if g.summary.aggregate(by) is not None
                                                   else float("inf")))
@@ -130,6 +141,7 @@ class CompareView(QWidget):
         self._token: _Token | None = None
         self._folders: list[str] = []
         self._only: dict[str, set[str]] = {}
+        self._hidden: set[tuple[str, str]] = set()  # (folder, group) unticked: no band, not in the verdict
         self.data: report.ExperimentsComparison | None = None
 
         self.title = QLabel(EMPTY_TEXT)
@@ -150,6 +162,10 @@ class CompareView(QWidget):
         controls.addWidget(self.x_box)
         controls.addWidget(QLabel("Best by"))
         controls.addWidget(self.by_box)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Read the experiments' event logs again (for experiments still running)")
+        self.refresh_button.clicked.connect(self.refresh)
+        controls.addWidget(self.refresh_button)
 
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.15)
@@ -201,6 +217,9 @@ class CompareView(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.splitter, 1)
         self.verdict.hide()
+        self._rows: list[report.ComparedGroup] = []  # the table's rows, in order
+        self._fitted_rows: int | None = None
+        self.table.itemChanged.connect(self._on_table_item_changed)
         self.x_box.currentIndexChanged.connect(self._on_option_changed)
         self.by_box.currentIndexChanged.connect(self._on_option_changed)
 
@@ -221,6 +240,22 @@ class CompareView(QWidget):
     def set_sources(self, sources: Iterable) -> None:
         """Experiment folders, or (folder, group id) pairs to compare only those groups."""
         self._folders, self._only = normalize_sources(sources)
+        self._hidden.clear()
+        self._request()
+
+    def refresh(self) -> None:
+        if self._folders:
+            self._request()
+
+    def set_group_shown(self, folder: str | Path, group: str, shown: bool) -> None:
+        """Tick or untick a configuration: an unticked one keeps its row but loses its band and leaves the
+        verdict, which is computed again."""
+        key = (str(Path(folder).expanduser()), str(group))
+        if (key not in self._hidden) == shown:
+            return
+        (self._hidden.discard if shown else self._hidden.add)(key)
+        if self.data is not None:
+            self._draw(self.data)  # at once; the verdict follows from the worker
         self._request()
 
     def _on_option_changed(self, _index: int) -> None:
@@ -238,7 +273,7 @@ class CompareView(QWidget):
         self.title.setText(f"Reading {count} experiment{'s' if count != 1 else ''}…")
         self._token = token = _Token()
         task = self.tasks.submit(load_comparison, list(self._folders), dict(self._only), self.x_key, self.by,
-                                 token, key=self._key)
+                                 token, set(self._hidden), key=self._key)
         task.finished.connect(lambda result: self._on_task_finished(token, result))
         task.failed.connect(lambda message, _tb: self._on_task_failed(token, message))
 
@@ -260,41 +295,19 @@ class CompareView(QWidget):
 
     def _show(self, data: report.ExperimentsComparison | None, problems: list[str]) -> None:
         self.data = data
-        self.bands.clear()
-        self.legend.clear()
-        self.table.setRowCount(0)
         groups = data.groups if data is not None else []
         if data is None:
             self.title.setText(EMPTY_TEXT)
+        elif not groups:
+            self.title.setText("Nothing to compare: no trial of these experiments has started yet.")
         else:
-            names = list(dict.fromkeys(g.experiment for g in groups))
-            self.title.setText(f"<b>{len(groups)} configuration{'s' if len(groups) != 1 else ''}</b> from "
-                               + html.escape(", ".join(names)) if names else "Nothing to compare: no trial has started yet.")
+            names = html.escape(", ".join(dict.fromkeys(g.experiment for g in groups)))
+            self.title.setText(f"<b>{len(groups)} configuration{'s' if len(groups) != 1 else ''}</b> from {names}")
+        if data is not None:
             self.plot.setLabel("bottom", X_AXES.get(data.x_key, data.x_key))
             self.plot.setLabel("left", data.y_label)
-        for index, g in enumerate(groups):
-            name = f"{g.experiment} · {g.label}"
-            if g.curve is not None:
-                c = g.curve
-                self.bands.set_group(f"{g.folder}\0{g.group}", index, name, c.x, c.mean, c.low, c.high)
-                self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(QColor(g.colour), width=3)), name)
-        self.plot.enableAutoRange()
-        rows = table_rows(data) if data is not None else []
-        self.table.setRowCount(len(rows))
-        for r, (g, cells) in enumerate(rows):
-            for column, text in enumerate(cells):
-                item = _item(text, column in NUMERIC, str(g.folder) if column == 0 else "")
-                if column == 0:
-                    item.setForeground(QColor(g.colour).darker(120))
-                    swatch = QColor(g.colour)
-                    item.setData(Qt.ItemDataRole.DecorationRole, swatch)
-                self.table.setItem(r, column, item)
-        self.table.resizeRowsToContents()
-        # every row visible up to 6 (then it scrolls): the table is the point of the view, not a footnote
-        visible = max(2, min(len(rows), 6))
-        row_height = self.table.rowHeight(0) if rows else self.table.verticalHeader().defaultSectionSize()
-        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + visible * row_height
-                                    + 2 * self.table.frameWidth() + 2)
+        self._draw(data)
+        self._fill_table(data)
         self.verdict.setText(data.comparison.sentence if data is not None else "")
         self.verdict.setVisible(bool(data is not None and data.comparison.sentence))
         notes = list(problems)
@@ -304,11 +317,60 @@ class CompareView(QWidget):
         if groups:
             notes.append("Band: 95 % interval of the mean over the seeds (mean ± t · standard error), where at least "
                          "two seeds cover the point. Final return: the confirmation evaluation when made at the last "
-                         "iteration, else the last windowed return.")
+                         "iteration, else the last windowed return. Untick a configuration to leave it out.")
         self.note.setText(" ".join(notes))
-        self._fit_lower()
+        if len(groups) != self._fitted_rows:  # otherwise keep the split the user may have dragged
+            self._fitted_rows = len(groups)
+            self._fit_lower()
         if data is not None:
             self.computed.emit(data)
+
+    def _draw(self, data: report.ExperimentsComparison | None) -> None:
+        """The ticked groups' bands and legend entries; colours by position among all groups (the report's)."""
+        self.bands.clear()
+        self.legend.clear()
+        for index, g in enumerate(data.groups if data is not None else []):
+            if g.curve is None or group_key(g) in self._hidden:
+                continue
+            name = f"{g.experiment} · {g.label}"
+            c = g.curve
+            self.bands.set_group("\0".join(group_key(g)), index, name, c.x, c.mean, c.low, c.high)
+            self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(QColor(g.colour), width=3)), name)
+        self.plot.enableAutoRange()
+
+    def _fill_table(self, data: report.ExperimentsComparison | None) -> None:
+        rows = table_rows(data) if data is not None else []
+        self._rows = [g for g, _ in rows]
+        self.table.blockSignals(True)  # the ticks set here are not the user's
+        self.table.setRowCount(len(rows))
+        for r, (g, cells) in enumerate(rows):
+            shown = group_key(g) not in self._hidden
+            for column, text in enumerate(cells):
+                item = _item(text, column in NUMERIC, str(g.folder) if column == 0 else "")
+                if not shown:
+                    item.setForeground(QColor("#999"))
+                if column == 0:
+                    item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                    item.setCheckState(Qt.CheckState.Checked if shown else Qt.CheckState.Unchecked)
+                    item.setToolTip(f"{g.folder}\nUntick to leave this configuration out of the plot and the "
+                                    f"verdict")
+                    if shown:
+                        item.setForeground(QColor(g.colour).darker(120))
+                    item.setData(Qt.ItemDataRole.DecorationRole, QColor(g.colour))
+                self.table.setItem(r, column, item)
+        self.table.blockSignals(False)
+        self.table.resizeRowsToContents()
+        # every row visible up to 6 (then it scrolls): the table is the point of the view, not a footnote
+        visible = max(2, min(len(rows), 6))
+        row_height = self.table.rowHeight(0) if rows else self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + visible * row_height
+                                    + 2 * self.table.frameWidth() + 2)
+
+    def _on_table_item_changed(self, item: QTableWidgetItem) -> None:
+        if item.column() != 0 or item.row() >= len(self._rows):
+            return
+        g = self._rows[item.row()]
+        self.set_group_shown(g.folder, g.group, item.checkState() == Qt.CheckState.Checked)
 
     def _fit_lower(self) -> None:
         """Give the table, verdict and note the height they need; the plot takes the rest (the splitter keeps the
