@@ -300,7 +300,17 @@ def cmd_resume(args) -> int:
         return EXIT_INVALID
     if args.trust:
         _trust_named(_load(str(folder / "experiment.yaml")), True)
+    from rlstudio.core.recovery import resume_info
+
+    info = resume_info(folder)
+    if info.running:  # two runners writing one folder would corrupt it
+        _err(f"{folder} cannot be resumed: {info.reason}. Stop it first (Ctrl-C in its terminal, or Stop in RL "
+             f"Studio).")
+        return EXIT_INVALID
     print(f"resuming {folder}")
+    if info.lost:
+        print(f"continuing from the last checkpoints: {info.lost} iteration{'s' * (info.lost != 1)} recorded since "
+              f"them will be done again (the log keeps the first results)")
     return _follow(RunnerProcess(folder, args.address, resume=True), args.quiet)
 
 

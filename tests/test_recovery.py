@@ -138,7 +138,7 @@ def test_the_folder_tells_whether_and_how_a_run_can_resume(tmp_path):
     recovery.write_runner_pid(tmp_path)  # this process plays the runner
     info = recovery.resume_info(tmp_path)
     assert info.running and info.runner_pid == os.getpid() and not info.resumable
-    assert info.reason == "it is still running"
+    assert info.reason == f"it is still running (runner process {os.getpid()})"
     # a killed runner leaves its file behind: the run is resumable and says what a resume does again
     (tmp_path / "runner.pid").write_text(json.dumps({"pid": os.getpid(), "start": "1"}))  # a reused PID
     info = recovery.resume_info(tmp_path)
@@ -149,6 +149,24 @@ def test_the_folder_tells_whether_and_how_a_run_can_resume(tmp_path):
     assert recovery.resume_info(tmp_path).reason == "it has finished"
     recovery.clear_runner_pid(tmp_path)  # not this process's file: left alone
     assert (tmp_path / "runner.pid").exists()
+
+
+def test_a_trial_started_after_tunes_last_save_is_dropped_when_the_run_resumes(tmp_path):
+    """Killed just after a trial started but before Tune saved its state (every 2 s): a resume starts that
+    configuration again under a new id, so the old id must leave the experiment, or it would show a trial 'running'
+    forever beside its double."""
+    from rlstudio.core.events import EventWriter
+
+    w = EventWriter(tmp_path)
+    for tid in ("a", "b", "c"):
+        w.emit("trial_started", trial_id=tid, config={"lr": tid})
+    w.emit("trial_completed", trial_id="a")
+    events = read_events(tmp_path)
+    assert recovery.trials_unknown_to_tune(events, {"b": "RUNNING"}) == ["c"]  # "a" finished: kept as it is
+    assert recovery.trials_unknown_to_tune(events, {}) == []  # an unreadable state claims nothing
+    w.emit("trial_discarded", trial_id="c", reason="...")
+    assert sorted(ExperimentState.load(tmp_path).trials) == ["a", "b"]
+    assert recovery.trials_unknown_to_tune(read_events(tmp_path), {"b": "RUNNING"}) == []
 
 
 # ---- a killed app, a killed runner, a killed worker -------------------------------------------------------
@@ -411,8 +429,12 @@ def test_the_app_attaches_to_a_live_run_it_did_not_start_and_reports_a_killed_on
         tree = window.experiments.tree
         qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2, timeout=10000)
         assert {tree.topLevelItem(i).text(1) for i in range(2)} == {"running"}
+        # at launch, one of them is shown and attached to without a click
+        qtbot.waitUntil(lambda: window.run.folder is not None, timeout=5000)
+        assert window.run.attached and window.run.running and window.stop_action.isEnabled()
 
-        window.open_experiment(str(live))
+        window.run.detach()  # (what closing with "leave it running" does) ...
+        window.open_experiment(str(live))  # ... and the Experiments panel's double-click
         assert window.run.attached and window.run.running and window.stop_action.isEnabled()
         with qtbot.waitSignal(window.run.finished, timeout=10000):
             window.stop_action.trigger()  # SIGINT to a process that is not our child
@@ -436,3 +458,4 @@ def test_the_app_attaches_to_a_live_run_it_did_not_start_and_reports_a_killed_on
         for r in runners:
             r.kill()
             r.communicate()
+        procs.reap_detached()

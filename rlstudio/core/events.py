@@ -28,6 +28,9 @@ CHECKPOINT_SAVED = "checkpoint_saved"
 TRIAL_COMPLETED = "trial_completed"
 TRIAL_ERRORED = "trial_errored"
 TRIAL_RETRIED = "trial_retried"  # its process died; Tune starts it again from its last checkpoint
+#: a trial started just before a kill, after Tune last saved its state: a resume starts its configuration again
+#: under a new id, so this one is dropped from the experiment
+TRIAL_DISCARDED = "trial_discarded"
 RUNNER_ERROR = "runner_error"  # the runner itself failed before or outside Tune
 FINAL_MODEL_SAVED = "final_model_saved"
 EVALUATED = "evaluated"
@@ -292,6 +295,8 @@ class ExperimentState:
             elif kind == TRIAL_COMPLETED:
                 trial.status = {REASON_SCHEDULER: "early_stopped", REASON_USER: "user_stopped"}.get(
                     ev.get("reason"), "completed")
+            elif kind == TRIAL_DISCARDED:
+                self.trials.pop(tid, None)
             elif kind == TRIAL_RETRIED:
                 trial.retries.append({k: v for k, v in ev.items() if k not in ("event", "trial_id")})
                 trial.status = "retrying"

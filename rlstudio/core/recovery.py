@@ -17,7 +17,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rlstudio.core.events import (CHECKPOINT_SAVED, EXPERIMENT_FINISHED, TRIAL_RESULT, read_events)
+from rlstudio.core.events import (CHECKPOINT_SAVED, EXPERIMENT_FINISHED, TRIAL_COMPLETED, TRIAL_DISCARDED,
+                                  TRIAL_ERRORED, TRIAL_RESULT, TRIAL_STARTED, read_events)
 
 PID_FILE = "runner.pid"
 TUNE_DIR = "tune"
@@ -121,26 +122,48 @@ def resume_info(folder: str | Path, events: list[dict] | None = None) -> ResumeI
     trials = tune_trials(folder)
     unfinished = [tid for tid, status in (trials or {}).items() if status not in _TUNE_DONE]
     if info.running:
-        info.reason = "it is still running"
+        info.reason = f"it is still running (runner process {info.runner_pid})"
     elif trials is None:
         info.reason = "Tune saved no state in it (the run ended before its first trial started)"
     elif finished and not unfinished:
         info.reason = "it has finished"
     else:
         info.resumable = True
-    if info.resumable:
-        last_iteration: dict[str, int] = {}
-        last_checkpoint: dict[str, int] = {}
-        for e in events:
-            tid = e.get("trial_id")
-            if e.get("event") == TRIAL_RESULT and e.get("iteration") is not None:
-                last_iteration[tid] = max(last_iteration.get(tid, 0), int(e["iteration"]))
-            elif e.get("event") == CHECKPOINT_SAVED and e.get("iteration") is not None:
-                last_checkpoint[tid] = max(last_checkpoint.get(tid, 0), int(e["iteration"]))
-        for tid in last_iteration:
-            if (trials or {}).get(tid) in _TUNE_DONE:
-                continue
-            lost = last_iteration.get(tid, 0) - last_checkpoint.get(tid, 0)
-            if lost > 0:
-                info.lost_iterations[tid] = lost
+        info.lost_iterations = iterations_to_redo(events, trials)
     return info
+
+
+def iterations_to_redo(events: list[dict], trials: dict[str, str] | None) -> dict[str, int]:
+    """Per trial a resume continues (unfinished in Tune's state ``trials``), the iterations recorded since its last
+    checkpoint: Tune does them again from that checkpoint (the event log keeps the first ones)."""
+    last_iteration: dict[str, int] = {}
+    last_checkpoint: dict[str, int] = {}
+    for e in events:
+        tid = e.get("trial_id")
+        if e.get("event") == TRIAL_RESULT and e.get("iteration") is not None:
+            last_iteration[tid] = max(last_iteration.get(tid, 0), int(e["iteration"]))
+        elif e.get("event") == CHECKPOINT_SAVED and e.get("iteration") is not None:
+            last_checkpoint[tid] = max(last_checkpoint.get(tid, 0), int(e["iteration"]))
+    out = {}
+    for tid, last in last_iteration.items():
+        if (trials or {}).get(tid) in _TUNE_DONE:
+            continue
+        if last - last_checkpoint.get(tid, 0) > 0:
+            out[tid] = last - last_checkpoint.get(tid, 0)
+    return out
+
+
+def trials_unknown_to_tune(events: list[dict], trials: dict[str, str] | None) -> list[str]:
+    """Trials the log shows started and unfinished that Tune's saved state does not know: they started after its
+    last save (it saves every 2 s), just before a kill. A resume starts their configuration again as a new trial
+    (the same one for a grid), so these ids are over."""
+    if not trials:
+        return []  # no state, or one we cannot read: claim nothing
+    started, ended = [], set()
+    for e in events:
+        kind, tid = e.get("event"), e.get("trial_id")
+        if kind == TRIAL_STARTED and tid not in started:
+            started.append(tid)
+        elif kind in (TRIAL_COMPLETED, TRIAL_ERRORED, TRIAL_DISCARDED):
+            ended.add(tid)
+    return [tid for tid in started if tid not in trials and tid not in ended]

@@ -348,7 +348,13 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) 
         if not tune.Tuner.can_restore(str(tune_path)):
             writer.emit(ev.RUNNER_ERROR, message=f"nothing to resume in {folder}: Tune saved no state there")
             return EXIT_INVALID
-        writer.emit(ev.EXPERIMENT_RESUMED)
+        from rlstudio.core import recovery
+
+        events, trials = read_events(folder), recovery.tune_trials(folder)
+        writer.emit(ev.EXPERIMENT_RESUMED, redo_iterations=recovery.iterations_to_redo(events, trials))
+        for tid in recovery.trials_unknown_to_tune(events, trials):
+            writer.emit(ev.TRIAL_DISCARDED, trial_id=tid, reason="it started after Tune last saved its state; "
+                                                                  "its configuration starts again as a new trial")
         # building the param space also registers a custom env again in this new driver
         tuner = tune.Tuner.restore(str(tune_path), trainable=build.algorithm_class(spec), resume_unfinished=True,
                                    resume_errored=False, param_space=build.param_space_for(spec))

@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self._shut_down = False
         self._closing = False  # set while the close dialogs run: nothing new starts then
+        self._reattach_checked = False  # the first scan of the experiments looks for runs left going
         self.tasks = TaskRunner(self)
         self.session = SessionController(self.tasks, parent=self)
         self.document = ExperimentDocument(self.tasks, self)
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
                                            Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.experiments_dock)
         self.experiments.experiment_opened.connect(self.open_experiment)
+        self.experiments.live_runs_found.connect(self._on_experiments_live_runs_found)
         self.compare = CompareView(self.tasks)
         self.compare_dock = self._dock("Compare", self.compare, "compare", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.compare_dock)
@@ -492,6 +494,17 @@ class MainWindow(QMainWindow):
         self.trials_dock.raise_()
         self.curves_dock.raise_()
         self.statusBar().showMessage(f"Showing {folder} ({self.run.state.status})", 10000)
+
+    def _on_experiments_live_runs_found(self, folders: list) -> None:
+        """At launch, a run still going without a window (left running, or RL Studio crashed) is shown and
+        re-attached to, once: the window is not the run's owner, but it shows it."""
+        if self._reattach_checked:
+            return
+        self._reattach_checked = True
+        if self.run.running or self.run.folder is not None or not folders:
+            return
+        self.open_experiment(folders[0])
+        self.statusBar().showMessage(f"Attached to a run that went on without the window: {folders[0]}", 15000)
 
     def run_stop(self) -> None:
         self.run.stop()

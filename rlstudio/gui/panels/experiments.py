@@ -29,9 +29,10 @@ def scan(storage: str) -> list[dict]:
         state = ExperimentState.load(folder)
         best = state.best_trial()
         status = state.status
-        if status == "running" and runner_pid(folder) is None and (folder / PID_FILE).exists():
+        live = status == "running" and runner_pid(folder) is not None
+        if status == "running" and not live and (folder / PID_FILE).exists():
             status = "interrupted"  # its runner was killed: resumable, not live
-        rows.append({"folder": str(folder), "name": state.name or folder.name, "status": status,
+        rows.append({"folder": str(folder), "name": state.name or folder.name, "status": status, "live": live,
                      "started": state.started, "trials": len(state.trials),
                      "best": best.best_return if best else None,
                      "groups": len(stats.group_trials(state.trials.values()))})
@@ -46,6 +47,7 @@ COMPARE_TIP = "Overlay the selected experiments' curves with bands and compare t
 class ExperimentsPanel(QWidget):
     experiment_opened = Signal(str)
     compare_requested = Signal(list)  # experiment folders
+    live_runs_found = Signal(list)  # folders whose runner is alive (left going, or the app that started it crashed)
 
     def __init__(self, tasks, storage_fn, parent: QWidget | None = None):
         super().__init__(parent)
@@ -96,6 +98,9 @@ class ExperimentsPanel(QWidget):
         for column in range(4):
             self.tree.resizeColumnToContents(column)
         self._on_tree_item_selection_changed()
+        live = [row["folder"] for row in rows if row.get("live")]
+        if live:
+            self.live_runs_found.emit(live)
 
     def _on_tree_item_activated(self, item: QTreeWidgetItem, _column: int) -> None:
         self.experiment_opened.emit(item.data(0, Qt.ItemDataRole.UserRole))
