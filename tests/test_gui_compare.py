@@ -100,6 +100,16 @@ def test_view_overlays_bands_and_its_table_equals_core_stats(qtbot, folders):
     assert view.verdict.text() == comparison.sentence and "Probability that it beats the runner-up" in \
         view.verdict.text()
     assert "fewer than 5 seeds" in view.note.text()
+    assert view.splitter.orientation() == Qt.Orientation.Vertical
+    assert view.legend.isVisible()
+    view.resize(1300, 460)  # a bottom dock's shape: the table goes beside the plot
+    qtbot.waitUntil(lambda: view.splitter.orientation() == Qt.Orientation.Horizontal, timeout=2000)
+    assert view.legend.isVisible()
+    view.resize(1300, 250)  # too short for the legend: the table's colour squares are the key
+    qtbot.waitUntil(lambda: not view.legend.isVisible(), timeout=2000)
+    view.resize(1000, 700)
+    qtbot.waitUntil(lambda: view.splitter.orientation() == Qt.Orientation.Vertical, timeout=2000)
+    qtbot.waitUntil(view.legend.isVisible, timeout=2000)
     assert view.plot.getPlotItem().getAxis("bottom").labelText == "Timesteps"
     assert view.plot.getPlotItem().getAxis("left").labelText.startswith("Return (mean of the last 20")
 
@@ -143,6 +153,14 @@ def test_a_recorded_run_and_a_newer_request_supersedes_the_older(qtbot, folders)
     rows, comparison = expected_rows([real])
     assert sorted([c[0].removeprefix("★ ")] + c[1:] for c in table_cells(view)) == sorted(rows)
     assert view.verdict.text() == comparison.sentence and "2 seeds" in comparison.sentence
+    with qtbot.waitSignal(view.computed, timeout=20000):  # a folder that is no experiment: said, the rest compared
+        view.set_sources([real, a.parent.parent])
+    assert len(view.bands.groups()) == 2 and "is not an RL Studio experiment folder" in view.note.text()
+    with qtbot.waitSignal(view.computed, timeout=20000):
+        view.set_sources([a.parent.parent])
+    assert "Nothing to compare" in view.title.text() and view.table.rowCount() == 0 and not view.bands.groups()
+    assert "could be read" in view.title.text() and "is not an RL Studio experiment folder" in view.note.text()
+    assert not view.verdict.isVisibleTo(view)
     view.set_sources([])
     assert view.table.rowCount() == 0 and not view.bands.groups() and "Select two or more" in view.title.text()
     view.close()

@@ -15,6 +15,7 @@ Run alone:  python -m rlstudio.gui.panels.compare --demo FOLDER [FOLDER…]
 from __future__ import annotations
 
 import html
+import math
 import threading
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -33,6 +34,8 @@ X_AXES = {"timesteps": "Timesteps", "time_s": "Wall time (s)"}
 BY = {"iqm": "IQM", "mean": "Mean"}
 COLUMNS = ["Experiment", "Configuration", "Seeds", "Mean [95 % CI]", "IQM [95 % CI]", "Min", "Max"]
 NUMERIC = {2, 3, 4, 5, 6}
+WIDE = 2.0  # width / height beyond which the table goes beside the plot (a bottom dock), not under it
+LEGEND_ROW_PX = 26  # one legend entry's height with the default font
 EMPTY_TEXT = ("Select two or more experiments in the Experiments panel (or one with several configurations) "
               "and choose Compare….")
 
@@ -139,6 +142,7 @@ class CompareView(QWidget):
         self.tasks = tasks if tasks is not None else TaskRunner(self, max_threads=1)
         self._key = f"compare-{id(self)}"  # the app's runner is shared: supersede only this view's own requests
         self._token: _Token | None = None
+        self._task = None  # bridge.Task of the request in flight
         self._folders: list[str] = []
         self._only: dict[str, set[str]] = {}
         self._hidden: set[tuple[str, str]] = set()  # (folder, group) unticked: no band, not in the verdict
@@ -178,6 +182,7 @@ class CompareView(QWidget):
         self.legend = pg.LegendItem(offset=(-10, -10), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200),
                                     pen=pg.mkPen("#ccc"))
         self.legend.setParentItem(self.plot.getPlotItem().getViewBox())
+        self.plot.getPlotItem().getViewBox().sigResized.connect(self._on_view_box_resized)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -187,7 +192,7 @@ class CompareView(QWidget):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)  # a configuration is never elided: the table scrolls instead
         for column, tip in ((2, "Runs with a final return: the configuration's seeds"),
                             (3, "Mean final return over the seeds, with its 95 % bootstrap interval"),
                             (4, "Interquartile mean (the middle 50 % of the seeds), with its 95 % bootstrap "
@@ -263,9 +268,7 @@ class CompareView(QWidget):
             self._request()
 
     def _request(self) -> None:
-        if self._token is not None:
-            self._token.cancel()
-        self._token = None
+        self._cancel()
         if not self._folders:
             self._show(None, [])
             return
@@ -274,8 +277,16 @@ class CompareView(QWidget):
         self._token = token = _Token()
         task = self.tasks.submit(load_comparison, list(self._folders), dict(self._only), self.x_key, self.by,
                                  token, set(self._hidden), key=self._key)
+        self._task = task
         task.finished.connect(lambda result: self._on_task_finished(token, result))
         task.failed.connect(lambda message, _tb: self._on_task_failed(token, message))
+
+    def _cancel(self) -> None:
+        """Stop the computation in flight at its next experiment, and drop its result or its Cancelled."""
+        if self._token is not None:
+            self._token.cancel()
+            self._task.cancel()
+        self._token = self._task = None
 
     def _on_task_finished(self, token: _Token, result) -> None:
         if token is not self._token:
@@ -299,7 +310,8 @@ class CompareView(QWidget):
         if data is None:
             self.title.setText(EMPTY_TEXT)
         elif not groups:
-            self.title.setText("Nothing to compare: no trial of these experiments has started yet.")
+            self.title.setText("Nothing to compare: " + ("none of these folders could be read." if problems else
+                                                         "no trial of these experiments has started yet."))
         else:
             names = html.escape(", ".join(dict.fromkeys(g.experiment for g in groups)))
             self.title.setText(f"<b>{len(groups)} configuration{'s' if len(groups) != 1 else ''}</b> from {names}")
@@ -309,7 +321,7 @@ class CompareView(QWidget):
         self._draw(data)
         self._fill_table(data)
         self.verdict.setText(data.comparison.sentence if data is not None else "")
-        self.verdict.setVisible(bool(data is not None and data.comparison.sentence))
+        self.verdict.setVisible(bool(groups and data.comparison.sentence))
         notes = list(problems)
         if any(1 < g.summary.runs < 5 for g in groups):
             notes.append("With fewer than 5 seeds a bootstrap interval cannot reach past the seeds' own lowest and "
@@ -336,6 +348,7 @@ class CompareView(QWidget):
             c = g.curve
             self.bands.set_group("\0".join(group_key(g)), index, name, c.x, c.mean, c.low, c.high)
             self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(QColor(g.colour), width=3)), name)
+        self._fit_legend()
         self.plot.enableAutoRange()
 
     def _fill_table(self, data: report.ExperimentsComparison | None) -> None:
@@ -346,7 +359,7 @@ class CompareView(QWidget):
         for r, (g, cells) in enumerate(rows):
             shown = group_key(g) not in self._hidden
             for column, text in enumerate(cells):
-                item = _item(text, column in NUMERIC, str(g.folder) if column == 0 else "")
+                item = _item(text, column in NUMERIC, text if column == 1 else "")
                 if not shown:
                     item.setForeground(QColor("#999"))
                 if column == 0:
@@ -374,7 +387,13 @@ class CompareView(QWidget):
 
     def _fit_lower(self) -> None:
         """Give the table, verdict and note the height they need; the plot takes the rest (the splitter keeps the
-        sizes it had otherwise, and does not grow a pane to a new minimum by itself)."""
+        sizes it had otherwise, and does not grow a pane to a new minimum by itself). Side by side: halves."""
+        if self.splitter.orientation() == Qt.Orientation.Horizontal:
+            total = sum(self.splitter.sizes())
+            if total > 0:
+                plot = total * 9 // 20  # the table's configuration column is what it is read for: 55 %
+                self.splitter.setSizes([plot, total - plot])
+            return
         width = max(self.splitter.width() - 8, 200)
         needed = self.table.minimumHeight()
         for label in (self.verdict, self.note):
@@ -384,13 +403,29 @@ class CompareView(QWidget):
         if total > 0:
             self.splitter.setSizes([max(total - needed, 160), needed])
 
+    def _fit_legend(self) -> None:
+        """Hidden when its entries would cover more than half the plot's height (a short bottom dock): the
+        table's colour squares are the key then. (Two columns were tried: in a plot that short they cover its
+        whole width, curves included.)"""
+        height = self.plot.getPlotItem().getViewBox().height()
+        self.legend.setVisible(len(self.legend.items) * LEGEND_ROW_PX <= 0.5 * height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        wide = self.width() > WIDE * self.height()
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if orientation != self.splitter.orientation():
+            self.splitter.setOrientation(orientation)
+            self._fit_lower()
+
+    def _on_view_box_resized(self, _view_box) -> None:
+        self._fit_legend()
+
     # ---- closing ------------------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
         """Stop the computation in flight; an own runner waits for its thread to end."""
-        if self._token is not None:
-            self._token.cancel()
-            self._token = None
+        self._cancel()
         if self._own_tasks:
             self.tasks.shutdown()
 
