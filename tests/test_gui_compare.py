@@ -153,6 +153,9 @@ def test_a_recorded_run_and_a_newer_request_supersedes_the_older(qtbot, folders)
     rows, comparison = expected_rows([real])
     assert sorted([c[0].removeprefix("★ ")] + c[1:] for c in table_cells(view)) == sorted(rows)
     assert view.verdict.text() == comparison.sentence and "2 seeds" in comparison.sentence
+    with qtbot.waitSignal(view.computed, timeout=20000):
+        view.by_box.setCurrentIndex(view.by_box.findData("mean"))
+    assert view.verdict.text() == expected_rows([real], by="mean")[1].sentence and " — mean " in view.verdict.text()
     with qtbot.waitSignal(view.computed, timeout=20000):  # a folder that is no experiment: said, the rest compared
         view.set_sources([real, a.parent.parent])
     assert len(view.bands.groups()) == 2 and "is not an RL Studio experiment folder" in view.note.text()
