@@ -322,7 +322,7 @@ class CompareView(QWidget):
         self._fill_table(data)
         self.verdict.setText(data.comparison.sentence if data is not None else "")
         self.verdict.setVisible(bool(groups and data.comparison.sentence))
-        notes = list(problems)
+        notes = []
         if any(1 < g.summary.runs < 5 for g in groups):
             notes.append("With fewer than 5 seeds a bootstrap interval cannot reach past the seeds' own lowest and "
                          "highest returns, so it is narrower than the truth; the verdict allows for that.")
@@ -330,7 +330,8 @@ class CompareView(QWidget):
             notes.append("Band: 95 % interval of the mean over the seeds (mean ± t · standard error), where at least "
                          "two seeds cover the point. Final return: the confirmation evaluation when made at the last "
                          "iteration, else the last windowed return. Untick a configuration to leave it out.")
-        self.note.setText(" ".join(notes))
+        said = [p if p.endswith((".", "…")) else p + "." for p in problems]
+        self.note.setText("\n".join(said + ([" ".join(notes)] if notes else [])))
         if len(groups) != self._fitted_rows:  # otherwise keep the split the user may have dragged
             self._fitted_rows = len(groups)
             self._fit_lower()
