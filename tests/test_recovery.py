@@ -339,7 +339,10 @@ def test_a_search_stopped_mid_way_resumes_to_its_planned_trials(tmp_path, ray_se
     assert state.status == "completed" and len(state.trials) == 4, [e["event"] for e in events]
     assert all(t.status in ("completed", "early_stopped") for t in state.trials.values())
     for tid, rows in iterations(events).items():
-        assert rows == list(range(1, len(rows) + 1)), (tid, rows)
+        if scheduler["type"] == "pbt":  # a trial that exploits another continues from that one's iteration
+            assert rows == sorted(set(rows)) and rows[0] == 1, (tid, rows)
+        else:
+            assert rows == list(range(1, len(rows) + 1)), (tid, rows)
     assert len({t.config["lr"] for t in state.trials.values()}) == 4
 
 
