@@ -13,10 +13,17 @@ from rlstudio.core.validation import trial_resources
 pytestmark = pytest.mark.ray
 
 
-def test_shipped_option_lists_match_installed_rllib():
-    from rlstudio.engine.introspect import algorithm_options
+def test_shipped_catalog_matches_installed_rllib():
+    """The committed catalog (rlstudio/core/data/algorithm_options.json) is what the installed RLlib says today:
+    regenerate it with `python -m rlstudio.engine.introspect` after upgrading Ray."""
+    from rlstudio.engine.introspect import rllib_facts
 
-    assert catalog.algorithm_options() == json.loads(json.dumps(algorithm_options()))
+    fresh = json.loads(json.dumps(rllib_facts()))
+    shipped = catalog.rllib_facts()
+    for name in fresh["algorithms"]:
+        assert shipped["algorithms"][name] == fresh["algorithms"][name], \
+            f"{name}: the shipped catalog is stale; run python -m rlstudio.engine.introspect"
+    assert shipped == fresh, "the shipped catalog is stale; run python -m rlstudio.engine.introspect"
 
 
 @pytest.mark.parametrize("name", list(catalog.ALGORITHMS))

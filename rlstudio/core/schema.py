@@ -1,18 +1,19 @@
 """The JSON Schema of experiment files (``rlstudio schema``), for editors and other tools.
 
-It describes the structure; the meaning-level checks (does the algorithm have this option, does the trial fit
-the cluster) are :mod:`rlstudio.core.validation`'s.
+Generated from the catalog's fields (the same ones the forms show and validation checks: scheduler options,
+resources, search, stop, checkpoints), so the three cannot drift; tests/test_schema.py holds a file to both and
+fails where they disagree. It describes the structure; the meaning-level checks (does the algorithm have this
+option, does the trial fit the cluster) are :mod:`rlstudio.core.validation`'s. It accepts every file the loader
+reads: files of schema version 0 (migrated on load), files without a ``schema_version``, ``scheduler: asha``.
 """
 
 from __future__ import annotations
 
+from rlstudio.core import catalog
 from rlstudio.core.domains import DOMAIN_KINDS
-from rlstudio.core.spec import SCHEDULERS, SEARCH_ALGORITHMS, SCHEMA_VERSION
+from rlstudio.core.spec import SCHEDULERS, SCHEMA_VERSION
 
 _NUM = {"type": "number"}
-_INT = {"type": "integer"}
-_NAT = {"type": "integer", "minimum": 0}
-_POS = {"type": "integer", "minimum": 1}
 
 
 def _domain_schema() -> dict:
@@ -25,14 +26,58 @@ def _domain_schema() -> dict:
     return {"oneOf": variants}
 
 
-def json_schema() -> dict:
+def field_schema(f: catalog.Field) -> dict:
+    """One field as JSON Schema, from the same facts as :func:`rlstudio.core.catalog.field_problem`."""
+    base = f.type.removeprefix("optional_")
+    if base == "int":
+        out: dict = {"type": "integer"}
+    elif base == "float":
+        out = {"type": "number"}
+    elif f.type == "bool":
+        out = {"type": "boolean"}
+    elif f.type == "choice":
+        out = {"enum": list(f.choices)}
+    elif f.type == "mutations":
+        out = {"type": "object", "minProperties": 1}
+    else:
+        out = {}
+    if f.minimum is not None:
+        out["exclusiveMinimum" if f.exclusive_minimum else "minimum"] = f.minimum
+    if f.maximum is not None:
+        out["maximum"] = f.maximum
+    if f.type.startswith("optional"):
+        out = {"anyOf": [out, {"type": "null"}]}
+    out["description"] = f.help
+    return out
+
+
+def _section(fields, closed: bool = False) -> dict:
+    out = {"type": "object", "properties": {f.key: field_schema(f) for f in fields}}
+    if closed:
+        out["additionalProperties"] = False
+    return out
+
+
+def _scheduler_schema() -> dict:
+    variants = []
+    for typ in SCHEDULERS:
+        props = {"type": {"const": typ}}
+        props.update({key: field_schema(f) for key, f in catalog.scheduler_options(typ).items()})
+        variant = {"type": "object", "properties": props, "additionalProperties": False, "required": ["type"]}
+        if typ == "pbt":
+            variant["required"] = ["type", "mutations"]
+        variants.append(variant)
+    # no type means fifo (the loader's default), which takes no options
+    variants.append({"type": "object", "not": {"required": ["type"]}, "additionalProperties": False})
+    return {"anyOf": [{"enum": list(SCHEDULERS), "description": "the scheduler's type, with its defaults"},
+                      *variants],
+            "description": catalog.SCHEDULER_FIELDS["type"].help}
+
+
+def _v1_schema() -> dict:
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://rlstudio.invalid/schema/experiment-v1.json",
-        "title": "RL Studio experiment",
         "type": "object",
-        "required": ["schema_version", "name", "env", "algorithm"],
-        "$defs": {"domain": _domain_schema()},
+        "required": ["env"],
         "properties": {
             "schema_version": {"type": "integer", "minimum": 0, "maximum": SCHEMA_VERSION},
             "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"},
@@ -45,34 +90,45 @@ def json_schema() -> dict:
                                "kwargs": {"type": "object"}},
             },
             "algorithm": {"type": "string",
-                          "description": "PPO | APPO | IMPALA | DQN | SAC, or 'package.module:AlgorithmClass'"},
+                          "description": " | ".join(catalog.ALGORITHMS) + ", or 'package.module:AlgorithmClass'"},
             "hyperparameters": {
                 "type": "object",
                 "description": "Any training option of the algorithm: a plain value is fixed, a one-key mapping "
                                "is a search domain",
                 "additionalProperties": {"anyOf": [{"$ref": "#/$defs/domain"}, {}]},
             },
-            "resources": {"type": "object", "properties": {
-                "env_runners": _NAT, "envs_per_runner": _POS, "learners": _NAT,
-                "gpus_per_learner": {"type": "number", "minimum": 0},
-                "max_concurrent_trials": {"type": ["integer", "null"], "minimum": 1}}},
-            "search": {"type": "object", "properties": {
-                "algorithm": {"enum": list(SEARCH_ALGORITHMS)}, "num_samples": _POS,
-                "seed": {"type": ["integer", "null"]},
-                "seeds": {"type": ["integer", "null"], "minimum": 1, "maximum": 100}}},
-            "scheduler": {"type": "object", "required": ["type"], "properties": {
-                "type": {"enum": list(SCHEDULERS)}, "grace_period": _NUM, "reduction_factor": _NUM,
-                "max_t": _INT, "perturbation_interval": _INT, "quantile_fraction": _NUM,
-                "resample_probability": _NUM, "min_samples_required": _INT, "mutations": {"type": "object"}}},
-            "stop": {"type": "object", "properties": {
-                "episode_return_mean": _NUM, "timesteps": _NUM, "iterations": _NUM, "time_s": _NUM,
-                "return_window": {"type": ["integer", "null"], "minimum": 1},
-                "confirm_episodes": {"type": ["integer", "null"], "minimum": 0}},
-                "additionalProperties": False},
-            "checkpoint": {"type": "object", "properties": {
-                "every": _NAT, "at_end": {"type": "boolean"}, "keep": {"type": ["integer", "null"], "minimum": 1},
-                "max_failures": {"type": ["integer", "null"], "minimum": 0}}},
+            "resources": _section(catalog.RESOURCE_FIELDS),
+            "search": _section(catalog.SEARCH_FIELDS),
+            "scheduler": _scheduler_schema(),
+            "stop": _section(catalog.STOP_FIELDS, closed=True),
+            "checkpoint": _section(catalog.CHECKPOINT_FIELDS),
             "ray": {"type": "object", "properties": {
                 "address": {"type": "string"}, "num_cpus": {"type": ["integer", "null"], "minimum": 1}}},
         },
+    }
+
+
+def _v0_schema() -> dict:
+    """The draft format before the first release, which the loader migrates (spec.migrate)."""
+    return {
+        "type": "object",
+        "properties": {
+            "schema_version": {"const": 0},
+            "environment": {"anyOf": [{"type": "string"}, {"type": "object"}]},
+            "params": {"type": "object"},
+            "workers": {"type": "object"},
+            "search_alg": {"type": "string"},
+        },
+    }
+
+
+def json_schema() -> dict:
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://rlstudio.invalid/schema/experiment-v1.json",
+        "title": "RL Studio experiment",
+        "$defs": {"domain": _domain_schema()},
+        "if": {"type": "object", "properties": {"schema_version": {"const": 0}}, "required": ["schema_version"]},
+        "then": _v0_schema(),
+        "else": _v1_schema(),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,9 +217,29 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     return loads_spec(text, source=str(path))
 
 
+class SafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that reads numbers as YAML 1.2 does: ``1e-4`` and ``1e6`` are numbers (YAML 1.1, and so
+    PyYAML, reads a float without a dot as text, which made ``lr: 1e-4`` "not a number")."""
+
+
+SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                 |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                 |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                 |[-+]?\.(?:inf|Inf|INF)
+                 |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def safe_load(text: str):
+    """Load YAML as an experiment file is read (no code runs; YAML 1.2 numbers)."""
+    return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - SafeLoader's subclass: constructs plain data only
+
+
 def loads_spec(text: str, source: str = "<text>") -> ExperimentSpec:
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

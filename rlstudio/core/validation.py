@@ -12,33 +12,47 @@ Trusted custom modules are imported only in deep mode, and checked to be what th
 
 from __future__ import annotations
 
-import math
 import re
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from rlstudio.core import catalog, trust
-from rlstudio.core.domains import DOMAIN_KINDS, as_domain, candidate_values, domain_problems
+from rlstudio.core import catalog, options, trust
+from rlstudio.core.domains import as_domain, domain_problems
 from rlstudio.core.problems import Problem
 from rlstudio.core.spec import SCHEDULERS, SEARCH_ALGORITHMS, STOP_KEYS, ExperimentSpec
 
 
 @dataclass(frozen=True)
+class NodeInfo:
+    """One alive node of a Ray cluster: the CPUs and GPUs it has in total."""
+    cpus: float
+    gpus: float = 0.0
+    address: str = ""
+    node_id: str = ""
+
+
+@dataclass(frozen=True)
 class ClusterInfo:
-    """What a Ray session offers: total CPUs and GPUs (as ``ray.cluster_resources()`` reports them)."""
+    """What a Ray session offers: total CPUs and GPUs (as ``ray.cluster_resources()`` reports them) and, when
+    known, its nodes (a trial's parts each run on one node: the largest node bounds every part)."""
     cpus: float
     gpus: float = 0.0
     address: str = "local"
+    nodes: tuple[NodeInfo, ...] = ()
+
+    @classmethod
+    def from_status(cls, status: dict, address: str = "local") -> "ClusterInfo":
+        """From a session's ``cluster_status()`` (engine/session.py): totals and alive nodes."""
+        nodes = tuple(NodeInfo(cpus=float(n["cpus"]["total"]), gpus=float(n["gpus"]["total"]),
+                               address=n.get("address", ""), node_id=n.get("node_id", ""))
+                      for n in status.get("node_list", ()) if n.get("alive", True))
+        return cls(cpus=float(status["cpus"]["total"]), gpus=float(status["gpus"]["total"]), address=address,
+                   nodes=nodes)
 
 
-SCHEDULER_OPTIONS = {
-    "fifo": {},
-    "asha": {"grace_period": "int", "reduction_factor": "number", "max_t": "int", "brackets": "int"},
-    "median": {"grace_period": "number", "min_samples_required": "int"},
-    "pbt": {"perturbation_interval": "int", "mutations": "mapping", "quantile_fraction": "number",
-            "resample_probability": "number"},
-}
+#: each scheduler's options and their kinds, from the catalog's fields (the forms and the JSON Schema read the same)
+SCHEDULER_OPTIONS = {typ: {key: f.type for key, f in catalog.scheduler_options(typ).items()} for typ in SCHEDULERS}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 _ADDRESS_RE = re.compile(r"^(local|auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5})$")
 
@@ -112,95 +126,7 @@ def _check_env(spec: ExperimentSpec, deep: bool) -> list[Problem]:
 
 
 def _check_hyperparameters(spec: ExperimentSpec, info: catalog.AlgorithmInfo) -> list[Problem]:
-    out = []
-    options = None if info.custom else set(catalog.algorithm_options().get(info.name, ())) | {"model_config"}
-    for name, value in spec.hyperparameters.items():
-        path = f"hyperparameters.{name}"
-        if name in catalog.RESERVED_OPTIONS:
-            out.append(Problem(path, "is set from the file's other sections (env:, resources:), not here",
-                               given=name))
-            continue
-        if options is not None and name not in options:
-            out.append(Problem(path, f"{info.name} has no such training option", given=name,
-                               hint=_did_you_mean(name, options)))
-            continue
-        if name == "model_config" and isinstance(value, dict) and as_domain(value) is None:
-            for key, sub in value.items():
-                subpath = f"{path}.{key}"
-                if key not in catalog.MODEL_CONFIG_KEYS:
-                    out.append(Problem(subpath, "not a model option", given=key,
-                                       hint=_did_you_mean(key, catalog.MODEL_CONFIG_KEYS)))
-                    continue
-                out += _check_value(subpath, sub, info.param(f"model_config.{key}"))
-            continue
-        out += _check_value(path, value, info.param(name))
-    return out
-
-
-def _check_value(path: str, value: Any, param: catalog.Param | None) -> list[Problem]:
-    domain = as_domain(value)
-    if isinstance(value, dict) and len(value) == 1 and domain is None and param is not None \
-            and param.type in ("float", "int"):
-        (kind,) = value
-        return [Problem(path, "unknown search domain", given=kind, allowed=", ".join(DOMAIN_KINDS),
-                        hint=_did_you_mean(str(kind), DOMAIN_KINDS))]
-    if domain is not None:
-        issues = domain_problems(domain)
-        if issues:
-            return [Problem(path, "; ".join(issues), given=domain.to_value())]
-        values = candidate_values(domain)
-    else:
-        values = [value]
-    if param is None:
-        return []
-    out = []
-    for v in values:
-        msg = _param_value_problem(param, v)
-        if msg:
-            out.append(Problem(path, msg, given=v, allowed=_allowed_text(param)))
-            break
-    return out
-
-
-def _param_value_problem(param: catalog.Param, v: Any) -> str | None:
-    if v is None:
-        return None if param.default is None else f"{param.label} needs a value"
-    if param.type in ("float", "int"):
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            if param.default == "auto" and v == "auto":
-                return None
-            return f"{param.label} must be a number"
-        if param.type == "int" and isinstance(v, float) and not v.is_integer():
-            return f"{param.label} must be a whole number"
-        if math.isnan(v) or math.isinf(v):
-            return f"{param.label} must be a finite number"
-        if param.hard_low is not None and (v < param.hard_low or (param.hard_low_open and v == param.hard_low)):
-            return f"{param.label} must be {'above' if param.hard_low_open else 'at least'} {param.hard_low:g}"
-        if param.hard_high is not None and v > param.hard_high:
-            return f"{param.label} must be at most {param.hard_high:g}"
-    elif param.type == "bool" and not isinstance(v, bool):
-        return f"{param.label} must be true or false"
-    elif param.type == "choice" and v not in param.choices:
-        return f"{param.label} must be one of {', '.join(map(str, param.choices))}"
-    elif param.type == "layers":
-        if not isinstance(v, list) or not v or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0
-                                                       for x in v):
-            return f"{param.label} must be a list of positive layer sizes, e.g. [64, 64]"
-    return None
-
-
-def _allowed_text(param: catalog.Param) -> str | None:
-    if param.type in ("float", "int"):
-        lo = param.hard_low
-        hi = param.hard_high
-        if lo is None and hi is None:
-            return "a number"
-        left = f"> {lo:g}" if param.hard_low_open else (f">= {lo:g}" if lo is not None else "")
-        right = f"<= {hi:g}" if hi is not None else ""
-        return " and ".join(x for x in (left, right) if x) + f" (usual range {param.low:g}..{param.high:g})"
-    if param.type == "choice":
-        return ", ".join(map(str, param.choices))
-    return None
+    return options.check_hyperparameters(spec.hyperparameters, info, _did_you_mean)
 
 
 def _check_spaces(spec: ExperimentSpec, info: catalog.AlgorithmInfo, trusted=None) -> list[Problem]:
@@ -257,22 +183,64 @@ def trial_resources(spec: ExperimentSpec) -> tuple[float, float]:
     return float(cpus), float(total_gpus)
 
 
+def trial_bundles(spec: ExperimentSpec) -> list[tuple[float, float]]:
+    """The (CPUs, GPUs) of each part of one trial, as RLlib's ``default_resource_request`` asks Ray to place them
+    (a placement group, strategy PACK: parts go on one node when they fit, else on several): the trial's main
+    process (with the learner's GPUs when learners = 0), one per env runner, one per remote learner."""
+    r = spec.resources
+    runners = _int_or(r.env_runners, 0)
+    learners = _int_or(r.learners, 0)
+    gpus = r.gpus_per_learner if isinstance(r.gpus_per_learner, (int, float)) else 0
+    bundles = [(1.0, float(gpus) if learners == 0 else 0.0)] + [(1.0, 0.0)] * runners
+    bundles += [(0.0 if gpus > 0 else 1.0, float(gpus))] * learners
+    return bundles
+
+
+def _pack(bundles: list[tuple[float, float]], free: list[list[float]]) -> bool:
+    """Place every bundle on some node (first fit, largest first), taking from ``free`` [[cpus, gpus], ...]."""
+    for cpus, gpus in sorted(bundles, reverse=True):
+        for node in sorted(free, key=lambda n: (n[0], n[1])):  # the tightest node that fits: keeps big ones free
+            if node[0] + 1e-9 >= cpus and node[1] + 1e-9 >= gpus:
+                node[0] -= cpus
+                node[1] -= gpus
+                break
+        else:
+            return False
+    return True
+
+
 def concurrency(spec: ExperimentSpec, cluster: ClusterInfo) -> int:
     """How many trials can run at once on the cluster (0 = none can ever start)."""
     cpus, gpus = trial_resources(spec)
     fits = int(cluster.cpus // cpus) if cpus else 10**6
     if gpus:
         fits = min(fits, int(cluster.gpus // gpus))
+    if cluster.nodes and fits > 0:
+        # per node: each part of a trial runs on one node (a trial's parts may spread over several)
+        free = [[n.cpus, n.gpus] for n in cluster.nodes]
+        bundles = trial_bundles(spec)
+        placed = 0
+        while placed < min(fits, 1000) and _pack(bundles, free):
+            placed += 1
+        fits = placed
     limit = spec.resources.max_concurrent_trials
     if isinstance(limit, int) and limit > 0:
         fits = min(fits, limit)
     return fits
 
 
+def _amount(cpus: float, gpus: float, always_gpus: bool = False) -> str:
+    text = f"{cpus:g} CPU{'s' if cpus != 1 else ''}"
+    return text + (f" and {gpus:g} GPU{'s' if gpus != 1 else ''}" if gpus or always_gpus else "")
+
+
 def resources_text(spec: ExperimentSpec, cluster: ClusterInfo) -> str:
     cpus, gpus = trial_resources(spec)
     need = f"{cpus:g} CPU{'s' if cpus != 1 else ''}" + (f" and {gpus:g} GPU{'s' if gpus != 1 else ''}" if gpus else "")
     have = f"{cluster.cpus:g} CPUs" + (f" and {cluster.gpus:g} GPUs" if cluster.gpus else "")
+    if len(cluster.nodes) > 1:
+        big = max(cluster.nodes, key=lambda n: (n.cpus, n.gpus))
+        have += f" on {len(cluster.nodes)} nodes (the largest: {_amount(big.cpus, big.gpus, bool(gpus))})"
     n = concurrency(spec, cluster)
     if n == 0:
         return f"each trial needs {need}; this session has {have} → the trial can never start"
@@ -307,6 +275,18 @@ def _check_resources(spec: ExperimentSpec, info, cluster: ClusterInfo | None) ->
                            allowed={"cpus": cluster.cpus, "gpus": cluster.gpus},
                            hint="Lower resources.env_runners (0 samples in the trial's own process) or "
                                 "resources.learners, or connect to a bigger cluster"))
+    elif cluster.nodes and concurrency(spec, cluster) == 0:
+        # the totals suffice but no node can hold one of the trial's parts (a learner's GPU with its CPU...)
+        big = max(cluster.nodes, key=lambda n: (n.cpus, n.gpus))
+        part = max(trial_bundles(spec), key=lambda b: (b[1], b[0]))
+        out.append(Problem("resources", resources_text(spec, cluster),
+                           given={"cpus": cpus, "gpus": gpus, "largest_part": {"cpus": part[0], "gpus": part[1]}},
+                           allowed={"cpus": cluster.cpus, "gpus": cluster.gpus,
+                                    "largest_node": {"cpus": big.cpus, "gpus": big.gpus}},
+                           hint=f"A part of a trial (its main process, an env runner or a learner) runs on one "
+                                f"node: {_amount(*part, bool(gpus))} must fit on one of the "
+                                f"{len(cluster.nodes)} nodes. Lower resources.gpus_per_learner or use a cluster "
+                                f"with a larger node"))
     return out
 
 
@@ -344,38 +324,24 @@ def _check_scheduler(spec: ExperimentSpec) -> list[Problem]:
         return [Problem("scheduler.type", "unknown scheduler", given=sch.type, allowed=", ".join(SCHEDULERS),
                         hint=_did_you_mean(str(sch.type), SCHEDULERS))]
     out = []
-    allowed = SCHEDULER_OPTIONS[sch.type]
+    fields = catalog.scheduler_options(sch.type)
     for key, value in sch.options.items():
         path = f"scheduler.{key}"
-        if key not in allowed:
+        if key not in fields:
             out.append(Problem(path, f"not an option of the {sch.type} scheduler", given=key,
-                               allowed=", ".join(allowed) or "none", hint=_did_you_mean(key, allowed)))
+                               allowed=", ".join(fields) or "none", hint=_did_you_mean(key, fields)))
             continue
-        kind = allowed[key]
-        if kind in ("int", "number"):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-            if kind == "int":
-                ok = ok and isinstance(value, int)
-            if not ok:
-                out.append(Problem(path, f"must be a positive {'whole ' if kind == 'int' else ''}number",
-                                   given=value))
-        elif kind == "mapping":
-            if not isinstance(value, dict) or not value:
-                out.append(Problem(path, "must map hyperparameter names to the values or domain to mutate to",
-                                   given=value))
-                continue
-            for hp, dom in value.items():
-                if hp not in spec.hyperparameters:
-                    out.append(Problem(f"{path}.{hp}", "PBT can only mutate a hyperparameter that the experiment "
-                                                       "sets", given=hp,
-                                       hint=_did_you_mean(hp, spec.hyperparameters)))
-                d = as_domain(dom)
-                if d is None and not (isinstance(dom, list) and dom):
-                    out.append(Problem(f"{path}.{hp}", "must be a list of values or a domain such as "
-                                                       "{loguniform: [1e-5, 1e-3]}", given=dom))
-                elif d is not None and domain_problems(d):
-                    out.append(Problem(f"{path}.{hp}", "; ".join(domain_problems(d)), given=dom))
+        msg = catalog.field_problem(fields[key], value)
+        if msg:
+            out.append(Problem(path, msg, given=value, allowed=catalog.field_allowed(fields[key])))
+            continue
+        if key == "mutations":
+            out += _check_mutations(spec, path, value)
     if sch.type == "pbt":
+        if "mutations" not in sch.options:
+            out.append(Problem("scheduler.mutations", "PBT needs at least one hyperparameter to mutate",
+                               given=None, hint="Add e.g. mutations: {lr: {loguniform: [0.00001, 0.001]}}, naming a "
+                                                "hyperparameter the experiment sets"))
         every = spec.checkpoint.every
         if not isinstance(every, int) or every <= 0:
             out.append(Problem("checkpoint.every", "PBT copies weights between trials through checkpoints, so "
@@ -384,20 +350,31 @@ def _check_scheduler(spec: ExperimentSpec) -> list[Problem]:
     return out
 
 
+def _check_mutations(spec: ExperimentSpec, path: str, value: dict) -> list[Problem]:
+    out = []
+    for hp, dom in value.items():
+        if hp not in spec.hyperparameters:
+            out.append(Problem(f"{path}.{hp}", "PBT can only mutate a hyperparameter that the experiment sets",
+                               given=hp, hint=_did_you_mean(str(hp), spec.hyperparameters)))
+        d = as_domain(dom)
+        if d is None and not (isinstance(dom, list) and dom):
+            out.append(Problem(f"{path}.{hp}", "must be a list of values or a domain such as "
+                                               "{loguniform: [1e-5, 1e-3]}", given=dom))
+        elif d is not None and domain_problems(d):
+            out.append(Problem(f"{path}.{hp}", "; ".join(domain_problems(d)), given=dom))
+    return out
+
+
 def _check_stop(spec: ExperimentSpec) -> list[Problem]:
     st = spec.stop
     out = []
-    for key in STOP_KEYS:
-        v = getattr(st, key)
-        if v is None:
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or (key != "episode_return_mean" and v <= 0):
-            out.append(Problem(f"stop.{key}", "must be a number" + ("" if key == "episode_return_mean"
-                                                                    else " above 0"), given=v))
-    for key, low in (("return_window", 1), ("confirm_episodes", 0)):
-        v = getattr(st, key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not low <= v <= 10_000):
-            out.append(Problem(f"stop.{key}", f"must be a whole number from {low} to 10000, or empty (20)", given=v))
+    for f in catalog.STOP_FIELDS:  # the fields the form shows and the JSON Schema describes
+        v = getattr(st, f.key)
+        msg = catalog.field_problem(f, v)
+        if msg:
+            if f.key in ("return_window", "confirm_episodes"):
+                msg = f"must be a whole number from {f.minimum:g} to {f.maximum:g}, or empty (20)"
+            out.append(Problem(f.path, msg, given=v, allowed=catalog.field_allowed(f)))
     for key in st.extra:
         out.append(Problem(f"stop.{key}", "not a stop criterion", given=key, allowed=", ".join(STOP_KEYS),
                            hint=_did_you_mean(key, STOP_KEYS)))

@@ -114,8 +114,7 @@ class SearchPanel(QScrollArea):
         self.mutations = QLineEdit()
         self.mutations.setObjectName("scheduler.mutations")
         self.mutations.setPlaceholderText("{lr: {loguniform: [0.00001, 0.001]}, gamma: [0.95, 0.99]}")
-        self.mutations.setToolTip("Which hyperparameters PBT mutates and how: a list of values or a domain for "
-                                  "each, as a YAML mapping.")
+        self.mutations.setToolTip(catalog.scheduler_options("pbt")["mutations"].help + " A YAML mapping.")
         self.mutations.editingFinished.connect(self._on_mutations_edited)
         self.scheduler_box = _group("Scheduler", self.scheduler_type)
         self.stop = FieldForm(catalog.STOP_FIELDS, document)
@@ -146,7 +145,9 @@ class SearchPanel(QScrollArea):
                 self.scheduler_box.layout().removeWidget(self.scheduler_options)
                 self.scheduler_options.deleteLater()
                 self.scheduler_options = None
-            fields = catalog.SCHEDULER_FIELDS.get(typ, ()) if isinstance(typ, str) else ()
+            # the catalog's fields for this scheduler; mutations (a mapping) has its own editor below
+            fields = [f for f in catalog.scheduler_options(typ).values() if f.type != "mutations"] \
+                if isinstance(typ, str) else []
             if fields:
                 self.scheduler_options = FieldForm(fields, self.document)
                 self.scheduler_box.layout().addWidget(self.scheduler_options)
