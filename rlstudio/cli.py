@@ -273,7 +273,7 @@ def _print_runner_problems(folder: Path) -> None:
 
 
 def cmd_run(args) -> int:
-    from rlstudio.core.validation import validate
+    from rlstudio.core.validation import local_cluster, validate
     from rlstudio.engine.runner import new_experiment_folder
 
     spec = _load(args.file)
@@ -282,7 +282,8 @@ def cmd_run(args) -> int:
     _trust_named(spec, args.trust)
     if args.address:
         spec.ray.address = args.address
-    errs = errors(validate(spec, deep=True))
+    # every problem at once, a trial too big for this computer included (the runner checks again in its session)
+    errs = errors(validate(spec, deep=True, cluster=local_cluster(spec)))
     if errs:
         for p in errs:
             print(f"error: {p}", file=sys.stderr)

@@ -128,3 +128,23 @@ def test_domains_over_schedules_and_ranges():
     assert problems("PPO", {"lr": {"choice": [0.001, [[0, 1e-3], [1000, 1e-4]]]}}) == []
     [p] = problems("PPO", {"lr": {"loguniformm": [1e-5, 1e-3]}})
     assert p.message == "unknown search domain" and "loguniform" in p.hint
+
+
+def test_an_option_of_another_algorithm_says_whose_it_is():
+    [p] = problems("PPO", {"n_step": [2, 5]})
+    assert p.hint == "n_step is an option of DQN and SAC"
+
+
+def test_run_reports_every_problem_at_once_resources_included_with_an_unknown_env(tmp_path, capsys):
+    from rlstudio.cli import main
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\nenv: {id: NoSuchEnv-v9}\nalgorithm: PPO\nhyperparameters: {learning_rate: 0.001}\n"
+                    "resources: {env_runners: 300}\nscheduler: {type: pbt, perturbation_interval: 2}\n"
+                    "checkpoint: {every: 2}\nstop: {iterations: 2}\n", encoding="utf-8")
+    assert main(["run", str(path), "--storage", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    for words in ("env.id: no such environment", "hyperparameters.learning_rate", "Did you mean 'lr'",
+                  "resources: each trial needs 301 CPUs", "scheduler.mutations: PBT needs at least one"):
+        assert words in err, err
+    assert not (tmp_path / "runs").exists()

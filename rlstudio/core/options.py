@@ -36,9 +36,11 @@ def check_hyperparameters(hyperparameters: dict, info: catalog.AlgorithmInfo, di
             continue
         if facts is not None and name != "model_config":
             if name not in facts:
-                suggestions = catalog.suggest_option(info.name, name)
-                out.append(Problem(path, f"{info.name} has no such training option", given=name,
-                                   hint=_suggestion_text(suggestions)))
+                others = [a for a in catalog.ALGORITHMS if a != info.name and name in catalog.option_facts(a)
+                          and catalog.option_status(a, name) is None]
+                hint = (f"{name} is an option of {' and '.join(others)}" if others else
+                        _suggestion_text(catalog.suggest_option(info.name, name)))
+                out.append(Problem(path, f"{info.name} has no such training option", given=name, hint=hint))
                 continue
             status = catalog.option_status(info.name, name)
             if status is not None:

@@ -413,6 +413,19 @@ def _check_ray(spec: ExperimentSpec) -> list[Problem]:
     return out
 
 
+def local_cluster(spec: ExperimentSpec) -> ClusterInfo | None:
+    """The session a local run will start (``ray.num_cpus`` or every core), so that a trial too big for this
+    computer is reported with the file's other problems before anything starts. None when the run goes to a
+    cluster, or asks for GPUs (this process does not look for GPUs; the runner checks them against its session)."""
+    import os
+
+    if spec.ray.address != "local" or trial_resources(spec)[1] > 0:
+        return None
+    n = spec.ray.num_cpus
+    cpus = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else (os.cpu_count() or 1)
+    return ClusterInfo(cpus=float(cpus), gpus=0.0, address="local")
+
+
 def _did_you_mean(word: str, options) -> str | None:
     matches = catalog.close_matches(word, options)
     return f"Did you mean {' or '.join(repr(m) for m in matches)}?" if matches else None
