@@ -13,15 +13,17 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
 from rlstudio.core import catalog
 from rlstudio.core.domains import DOMAIN_KINDS, as_domain
 from rlstudio.gui.forms import INVALID_STYLE, format_value, parse_number
+from rlstudio.gui.panels.schedule import ScheduleEditor, format_schedule, is_schedule, parse_schedule
 from rlstudio.gui.panels.trust_bar import TrustBar
 
 CUSTOM = "__custom__"
 MODES = ("fixed",) + tuple(DOMAIN_KINDS)
 MODE_LABELS = {"fixed": "Fixed", "grid": "Grid (every value)", "choice": "Choice (random)", "uniform": "Uniform range",
-               "loguniform": "Log-uniform range", "randint": "Whole numbers", "quniform": "Stepped range"}
+               "loguniform": "Log-uniform range", "randint": "Whole numbers", "quniform": "Stepped range",
+               "schedule": "Schedule (over training)"}
 MODE_HINTS = {"fixed": "one value", "grid": "values, comma separated", "choice": "values, comma separated",
               "uniform": "low, high", "loguniform": "low, high", "randint": "low, high (high excluded)",
-              "quniform": "low, high, step"}
+              "quniform": "low, high, step", "schedule": "timestep: value, ... (the first at timestep 0)"}
 
 
 # ---- text <-> value (pure functions, tested without widgets) ---------------------------------------------
@@ -53,6 +55,11 @@ def parse_cell(mode: str, text: str, param: catalog.Param | None) -> Any:
     """The file value for what the table shows: a fixed value or a one-key domain mapping."""
     if mode == "fixed":
         return parse_scalar(text, param)
+    if mode == "schedule":
+        if ":" not in text:  # switched from a fixed value: it becomes the schedule's start and end
+            start = parse_scalar(text, param)
+            return [[0, start], [1_000_000, start]]
+        return parse_schedule(text)
     if param is not None and param.type == "layers":
         try:
             items = yaml.safe_load(f"[{text}]") if text.strip() else []
@@ -63,9 +70,11 @@ def parse_cell(mode: str, text: str, param: catalog.Param | None) -> Any:
     return {mode: items}
 
 
-def format_cell(value: Any) -> tuple[str, str]:
-    """(mode, text) for a file value."""
+def format_cell(value: Any, schedule_ok: bool = False) -> tuple[str, str]:
+    """(mode, text) for a file value (``schedule_ok``: the option takes a schedule, [[timestep, value], ...])."""
     domain = as_domain(value)
+    if domain is None and schedule_ok and is_schedule(value):
+        return "schedule", format_schedule(value)
     if domain is None:
         return "fixed", format_value(value)
     if domain.kind in ("grid", "choice") and any(isinstance(v, list) for v in domain.args):
@@ -154,9 +163,14 @@ class HyperparameterTable(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.table.currentCellChanged.connect(self._on_table_current_cell_changed)
+        # the selected option's schedule as a table of timestep -> value (shown for an option in Schedule mode)
+        self.schedule = ScheduleEditor()
+        self.schedule.setVisible(False)
+        self.schedule.schedule_edited.connect(self._on_schedule_edited)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
+        layout.addWidget(self.schedule)
         layout.addWidget(self.advanced)
         document.changed.connect(self._on_document_changed)
         document.validated.connect(self._on_document_validated)
@@ -165,6 +179,18 @@ class HyperparameterTable(QWidget):
     def _algorithm(self) -> catalog.AlgorithmInfo | None:
         name = self.document.spec.algorithm
         return catalog.algorithm_info(name) if isinstance(name, str) else None
+
+    def _takes_schedule(self, name: str) -> bool:
+        info = self._algorithm()
+        return info is not None and not info.custom and catalog.accepts(info.name, name, "schedule")
+
+    def _rllib_doc(self, name: str) -> str | None:
+        info = self._algorithm()
+        if info is None or info.custom:
+            return None
+        facts = catalog.model_config_facts().get(name.split(".", 1)[1]) if name.startswith("model_config.") \
+            else catalog.option_facts(info.name).get(name)
+        return (facts or {}).get("doc")
 
     def rebuild(self) -> None:
         info = self._algorithm()
@@ -181,10 +207,11 @@ class HyperparameterTable(QWidget):
         for r, (name, param) in enumerate(rows):
             label = QTableWidgetItem(param.label if param else name)
             label.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-            label.setToolTip(param.help if param else "An option the catalog does not describe; kept as written.")
+            label.setToolTip(param.help if param else (self._rllib_doc(name) or "An option RL Studio's catalog "
+                                                                                 "does not describe; kept as written."))
             self.table.setItem(r, 0, label)
             mode_box = QComboBox()
-            for mode in MODES:
+            for mode in MODES + (("schedule",) if self._takes_schedule(name) else ()):
                 mode_box.addItem(MODE_LABELS[mode], mode)
             mode_box.setToolTip("Fixed: one value for every trial. A domain: the search tries values from it.")
             mode_box.activated.connect(lambda _i, row=r: self._on_row_edited(row))
@@ -203,7 +230,7 @@ class HyperparameterTable(QWidget):
     def refresh(self) -> None:
         for r, (name, param) in enumerate(self.rows):
             value = self.document.get_hyperparameter(name)
-            mode, text = format_cell(value)
+            mode, text = format_cell(value, schedule_ok=self._takes_schedule(name))
             mode_box: QComboBox = self.table.cellWidget(r, 1)
             edit: ValueCell = self.table.cellWidget(r, 2)
             edit.set_mode(mode)
@@ -214,6 +241,23 @@ class HyperparameterTable(QWidget):
                 edit.setText(text)
             edit.setPlaceholderText(f"default ({MODE_HINTS['fixed']})" if value is None else MODE_HINTS[mode])
         self._apply_visibility()
+        self._refresh_schedule()
+
+    def _refresh_schedule(self) -> None:
+        """Show the schedule editor for the selected option while it is in Schedule mode."""
+        row = self.table.currentRow()
+        mode_box = self.table.cellWidget(row, 1) if 0 <= row < len(self.rows) else None
+        if mode_box is None or mode_box.currentData() != "schedule":
+            self.schedule.setVisible(False)
+            return
+        name, param = self.rows[row]
+        if not self.schedule.table.hasFocus() or self.schedule.name != name:
+            self.schedule.set_schedule(name, param.label if param else name, self.document.get_hyperparameter(name))
+        self.schedule.setVisible(True)
+
+    def _on_schedule_edited(self, value) -> None:
+        if self.schedule.name:
+            self.document.set_hyperparameter(self.schedule.name, value)
 
     def _apply_visibility(self) -> None:
         show_all = self.advanced.isChecked()
@@ -227,16 +271,26 @@ class HyperparameterTable(QWidget):
         mode = self.table.cellWidget(row, 1).currentData()
         self.table.cellWidget(row, 2).set_mode(mode)
         text = self.table.cellWidget(row, 2).text()
-        value = parse_cell(mode, text, param) if text.strip() else None
+        if mode == "schedule" and not text.strip():
+            start = param.default if param is not None else None
+            value = [[0, start], [1_000_000, start]]
+        else:
+            value = parse_cell(mode, text, param) if text.strip() else None
         if value is None and mode != "fixed":
             value = {mode: []}  # an empty domain is kept so validation can say what it needs
         self.document.set_hyperparameter(name, value)
+        if mode == "schedule" and self.table.currentRow() != row:
+            self.table.setCurrentCell(row, 0)  # its schedule table opens below
+        self._refresh_schedule()
 
     def _on_table_current_cell_changed(self, row: int, *_):
+        self._refresh_schedule()
         if 0 <= row < len(self.rows):
             name, param = self.rows[row]
-            self.help_requested.emit(_help_html(param) if param else f"<h3>{name}</h3><p>An option the catalog "
-                                     "does not describe; RL Studio passes it to RLlib as written.</p>")
+            doc = self._rllib_doc(name)
+            self.help_requested.emit(_help_html(param) if param else f"<h3>{name}</h3><p>" + (
+                f"RLlib: {doc}" if doc else "An option RL Studio's catalog does not describe") +
+                "</p><p>RL Studio passes it to RLlib as written.</p>")
 
     def _on_document_changed(self, path: str) -> None:
         if path in ("", "algorithm") or (path.startswith("hyperparameters.")
