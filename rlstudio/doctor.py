@@ -382,21 +382,22 @@ def check_ray(environ=None) -> list[Finding]:
     return findings
 
 
-def check_storage(storage: Path) -> Finding:
+def check_storage(storage: Path, label: str = "storage folder") -> Finding:
+    """Can runs be written to ``storage``; ``label`` names it ("the app's storage folder" for the Settings one)."""
     where = _nearest_existing(storage)
     if not where.is_dir() or not os.access(where, os.W_OK):
-        return Finding("Storage", FAIL, f"the storage folder {storage} cannot be written ({where} is not a "
-                                        "folder you can write to)",
+        return Finding("Storage", FAIL, f"the {label} {storage} cannot be written ({where} is not a folder you "
+                                        "can write to)",
                        "choose another storage folder: File ▸ Settings in the app, or --storage DIR")
     free = shutil.disk_usage(where).free
     if free < 500 * 2**20:
-        return Finding("Storage", FAIL, f"only {_gb(free)} free for the storage folder {storage}: runs write "
+        return Finding("Storage", FAIL, f"only {_gb(free)} free for the {label} {storage}: runs write "
                                         "checkpoints and logs there", "free some disk space or choose another "
                                                                       "storage folder")
     if free < 5 * 2**30:
-        return Finding("Storage", WARN, f"{_gb(free)} free for the storage folder {storage}; long runs with many "
+        return Finding("Storage", WARN, f"{_gb(free)} free for the {label} {storage}; long runs with many "
                                         "checkpoints can need more")
-    return Finding("Storage", OK, f"storage folder {storage}: {_gb(free)} free")
+    return Finding("Storage", OK, f"{label} {storage}: {_gb(free)} free")
 
 
 def _memory_bytes() -> tuple[int, int] | None:
@@ -495,12 +496,39 @@ def _gb(n: int) -> str:
 
 # ---- the report --------------------------------------------------------------------------------------------
 
+def app_storage_setting(environ=None) -> Path | None:
+    """The storage folder chosen in the app's Settings, read from Qt's settings file without Qt (Linux: an INI
+    file ``$XDG_CONFIG_HOME/RLStudio/RL Studio.conf``); None when it was never set or cannot be read."""
+    environ = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux"):
+        return None
+    base = Path(environ.get("XDG_CONFIG_HOME") or Path(environ.get("HOME") or Path.home()) / ".config")
+    try:
+        text = (base / "RLStudio" / "RL Studio.conf").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section == "[General]" and line.startswith("storage="):
+            value = line.split("=", 1)[1].strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':  # Qt quotes values with commas
+                value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+            return Path(value).expanduser() if value else None
+    return None
+
+
 def run_checks(storage: Path, environ=None) -> list[Finding]:
     findings = [check_python()]
     findings += check_packages()
     findings += check_qt(environ)
     findings += check_ray(environ)
     findings.append(check_storage(storage))
+    chosen = app_storage_setting(environ)
+    if chosen is not None and chosen.expanduser().absolute() != storage.expanduser().absolute():
+        findings.append(check_storage(chosen, "app's storage folder (Settings)"))
     findings += check_hardware()
     findings += check_env_families()
     return findings

@@ -186,3 +186,20 @@ def test_the_app_prints_the_doctors_findings_instead_of_qts_abort():
     assert "the desktop app cannot start here" in out.stderr and "FAIL  Display:" in out.stderr
     assert "rlstudio doctor" in out.stderr
     assert "qt.qpa" not in out.stderr and "Aborted" not in out.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Qt's settings file is an INI file on Linux")
+def test_the_storage_folder_chosen_in_the_apps_settings_is_checked_too(tmp_path):
+    conf = tmp_path / "config" / "RLStudio" / "RL Studio.conf"
+    conf.parent.mkdir(parents=True)
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    conf.write_text(f"[General]\ncluster=\nstorage={a_file / 'runs'}\n")
+    environ = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)}
+    assert doctor.app_storage_setting(environ) == a_file / "runs"
+    findings = [f for f in doctor.run_checks(tmp_path / "runs", environ) if f.topic == "Storage"]
+    assert [f.level for f in findings] == [OK, FAIL], findings
+    assert "app's storage folder (Settings)" in findings[1].message and "Settings" in findings[1].fix
+    # never set: only the command line's folder
+    conf.write_text("[General]\ncluster=\n")
+    assert doctor.app_storage_setting(environ) is None
