@@ -6,7 +6,7 @@ import sys
 CORE = ["rlstudio.core.spec", "rlstudio.core.catalog", "rlstudio.core.validation", "rlstudio.core.events",
         "rlstudio.core.progress", "rlstudio.core.export", "rlstudio.core.schema", "rlstudio.core.presets",
         "rlstudio.core.trust", "rlstudio.core.stats", "rlstudio.core.importance", "rlstudio.core.report",
-        "rlstudio.cli"]
+        "rlstudio.core.resources", "rlstudio.doctor", "rlstudio.desktop", "rlstudio.cli"]
 
 
 def _blocked_import(blocked: list[str], modules: list[str]) -> subprocess.CompletedProcess:
