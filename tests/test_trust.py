@@ -313,7 +313,7 @@ def window(qtbot, monkeypatch, config_dir):
 
 
 def _settle(qtbot, window):
-    qtbot.waitUntil(lambda: not window.document.validating, timeout=20000)
+    qtbot.waitUntil(lambda: window.document.checked, timeout=20000)  # no edit waiting for its check either
     qtbot.waitUntil(lambda: window.tasks.pool.activeThreadCount() == 0, timeout=20000)
 
 

@@ -30,6 +30,7 @@ class ExperimentDocument(QObject):
     spaces_changed = Signal(object)  # {"observation": ..., "action": ...} or None
     path_changed = Signal(object)
     dirty_changed = Signal(bool)
+    check_pending = Signal()  # an edit is waiting for (or in) validation: the last verdict no longer holds
 
     def __init__(self, tasks, parent: QObject | None = None):
         super().__init__(parent)
@@ -122,6 +123,7 @@ class ExperimentDocument(QObject):
         self._set_dirty(True)
         self.changed.emit(path)
         self.revalidate()
+        self.check_pending.emit()
 
     def _set_dirty(self, dirty: bool) -> None:
         if dirty != self.dirty:
@@ -165,8 +167,13 @@ class ExperimentDocument(QObject):
         self.validated.emit(self.problems)
 
     @property
+    def checked(self) -> bool:
+        """True when the problems shown are those of the spec as it is now (no edit waits for validation)."""
+        return not self.validating and not self._timer.isActive()
+
+    @property
     def valid(self) -> bool:
-        return not self.validating and not errors(self.problems)
+        return self.checked and not errors(self.problems)
 
     def problems_for(self, path: str) -> list[Problem]:
         return [p for p in self.problems if p.path == path or p.path.startswith(path + ".")]

@@ -2,6 +2,8 @@
 
 Text a person types is never thrown away: what does not parse as the field's type is stored as typed, and
 validation names the field and says what is allowed (shown next to the field and in the Problems panel).
+Every keystroke reaches the document at once (it validates debounced), so what is on screen is always what Start
+and Save use, even when the field being edited never loses focus.
 """
 
 from __future__ import annotations
@@ -50,14 +52,20 @@ class NumberEdit(QLineEdit):
     def __init__(self, optional: bool = False, parent: QWidget | None = None):
         super().__init__(parent)
         self.setPlaceholderText("empty" if optional else "")
+        self._pushing = False  # while the document takes what was typed, it must not rewrite the text
+        self.textEdited.connect(self._on_editing_finished)
         self.editingFinished.connect(self._on_editing_finished)
 
     def set_value(self, value: Any) -> None:
-        if not self.hasFocus():
+        if not self.hasFocus() and not self._pushing:
             self.setText(format_value(value))
 
-    def _on_editing_finished(self) -> None:
-        self.value_edited.emit(parse_number(self.text()))
+    def _on_editing_finished(self, *_) -> None:
+        self._pushing = True
+        try:
+            self.value_edited.emit(parse_number(self.text()))
+        finally:
+            self._pushing = False
 
 
 class FieldForm(QWidget):
@@ -87,7 +95,7 @@ class FieldForm(QWidget):
         if f.type == "int":
             box = QSpinBox()
             box.setRange(int(f.low or 0), int(min(f.high or 2**31 - 1, 2**31 - 1)))
-            box.setKeyboardTracking(False)
+            box.setKeyboardTracking(True)  # every digit typed reaches the document (validation is debounced)
             box.valueChanged.connect(lambda v, path=f.path: self.document.set(path, v))
             return box
         if f.type == "bool":

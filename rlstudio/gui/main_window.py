@@ -7,8 +7,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QPlainTextEdit,
-                               QProgressBar, QPushButton, QTabWidget, QTextBrowser, QToolBar, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit,
+                               QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QTabWidget,
+                               QTextBrowser, QToolBar, QWidget)
 
 from rlstudio import __version__
 from rlstudio.core.presets import list_presets
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self._shut_down = False
         self._closing = False  # set while the close dialogs run: nothing new starts then
         self._reattach_checked = False  # the first scan of the experiments looks for runs left going
+        self._start_when_checked = False  # Start was clicked while an edit waited for validation
         self.tasks = TaskRunner(self)
         self.session = SessionController(self.tasks, parent=self)
         self.document = ExperimentDocument(self.tasks, self)
@@ -159,6 +161,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         self.document.validated.connect(self._on_document_validated)
+        self.document.check_pending.connect(self._on_document_check_pending)
         self.document.path_changed.connect(self._update_title)
         self.document.dirty_changed.connect(self._update_title)
         self.session.state_changed.connect(self._on_session_state_changed)
@@ -293,12 +296,26 @@ class MainWindow(QMainWindow):
         if path:
             self.open_file(path)
 
+    def commit_editing(self) -> None:
+        """Hand the field being edited to the document, as leaving it would: Start, Save and closing then use
+        exactly what is on screen even when the cursor is still in a field (most editors already commit every
+        keystroke; this covers the rest, e.g. the environment's options)."""
+        widget = QApplication.focusWidget()
+        if widget is None or not self.isAncestorOf(widget):
+            return
+        if isinstance(widget, QAbstractSpinBox):
+            widget.interpretText()
+        elif isinstance(widget, QLineEdit) and not widget.isReadOnly():
+            widget.editingFinished.emit()
+
     def _on_save_triggered(self) -> bool:
+        self.commit_editing()
         if self.document.path is None:
             return self._on_save_as_triggered()
         return self._save(self.document.path)
 
     def _on_save_as_triggered(self) -> bool:
+        self.commit_editing()
         suggested = self._last_dir() / f"{self.document.spec.name}.yaml"
         path, _ = QFileDialog.getSaveFileName(self, "Save experiment", str(suggested), FILE_FILTER)
         return self._save(Path(path)) if path else False
@@ -316,6 +333,7 @@ class MainWindow(QMainWindow):
 
     def _maybe_keep_changes(self) -> bool:
         """False when the user cancels; unsaved changes are never dropped silently."""
+        self.commit_editing()
         if not self.document.dirty:
             return True
         answer = self.ask_save_changes()
@@ -386,8 +404,24 @@ class MainWindow(QMainWindow):
 
     # ---- state shown ---------------------------------------------------------------------------------
 
+    def _on_document_check_pending(self) -> None:
+        """An edit is being checked: the last verdict no longer holds. Start stays clickable when it could start
+        otherwise; it then waits for the check and starts only if the experiment as shown is valid."""
+        self.validity_label.setText("… checking")
+        if not self.run.running and self.session.state == "ready":
+            self._start_allowed(True, "Checking the experiment; Start waits for the check and starts if it "
+                                      "passes")
+
     def _on_document_validated(self, problems) -> None:
+        if not self.document.checked:
+            return  # a newer edit is waiting for its own check: this verdict is already stale
         errs = errors(problems)
+        if self._start_when_checked:
+            self._start_when_checked = False
+            if not errs and not self.run.running and self.session.state == "ready":
+                self._start_checked()
+            elif errs:
+                self.statusBar().showMessage(f"Not started: {errs[0]}", 10000)
         if self.run.running:
             self._start_allowed(False, "A run is going; stop it first")
         elif errs:
@@ -467,6 +501,20 @@ class MainWindow(QMainWindow):
     def _on_start_triggered(self) -> None:
         if not self.start_action.isEnabled():
             return
+        self.commit_editing()
+        if not self.document.checked:
+            # never start from a stale verdict: check what is shown now, start when the check says it is valid
+            self._start_when_checked = True
+            self._start_allowed(False, "Checking the experiment before starting…")
+            self.statusBar().showMessage("Checking the experiment before starting…", 5000)
+            self.document.revalidate(immediately=True)
+            return
+        if errors(self.document.problems):
+            self._on_document_validated(self.document.problems)
+            return
+        self._start_checked()
+
+    def _start_checked(self) -> None:
         try:
             self.run.start(self.document.spec.copy(), self.storage(), self.session.address,
                            token=self.session.token, runner_env=self.session.runner_env)
@@ -599,6 +647,7 @@ class MainWindow(QMainWindow):
         self.run_view.setPlainText(render(state))
         self.curves.set_state(state)
         self.trials.set_state(state, {tid: self.curves.color_of(tid) for tid in state.trials})
+        self.cluster.set_run_state(state)
         self.best_card.set_state(state, self.run.folder)
         self.parallel.set_state(state)
         self.rollout.set_state(state)

@@ -96,11 +96,14 @@ class ValueCell(QWidget):
     scientific notation, layer lists, and every domain's values). Offers QLineEdit's small API to the table."""
 
     editingFinished = Signal()
+    edited = Signal()  # every keystroke: the document takes the text at once and validates it debounced
 
     def __init__(self, param: catalog.Param | None, parent: QWidget | None = None):
         super().__init__(parent)
         self.edit = QLineEdit()
         self.edit.editingFinished.connect(self.editingFinished)
+        self.edit.textEdited.connect(self._on_edit_text_edited)
+        self.pushing = False  # set while the document takes this cell's text: the table must not rewrite it
         self.combo: QComboBox | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -119,6 +122,13 @@ class ValueCell(QWidget):
         self.edit.setVisible(not fixed_combo)
         if self.combo is not None:
             self.combo.setVisible(fixed_combo)
+
+    def _on_edit_text_edited(self, _text: str) -> None:
+        self.pushing = True
+        try:
+            self.edited.emit()
+        finally:
+            self.pushing = False
 
     def _on_combo_activated(self, index: int) -> None:
         self.edit.setText(self.combo.itemData(index))
@@ -220,6 +230,7 @@ class HyperparameterTable(QWidget):
             edit.setObjectName(f"hyperparameters.{name}")
             edit.setAccessibleName(param.label if param else name)
             edit.editingFinished.connect(lambda row=r: self._on_row_edited(row))
+            edit.edited.connect(lambda row=r: self._on_row_edited(row))
             self.table.setCellWidget(r, 2, edit)
             default = QTableWidgetItem("RLlib decides" if param is None or param.default is None
                                        else format_value(param.default))
@@ -237,7 +248,7 @@ class HyperparameterTable(QWidget):
             mode_box.blockSignals(True)
             mode_box.setCurrentIndex(mode_box.findData(mode))
             mode_box.blockSignals(False)
-            if not edit.hasFocus():
+            if not edit.hasFocus() and not edit.pushing:
                 edit.setText(text)
             edit.setPlaceholderText(f"default ({MODE_HINTS['fixed']})" if value is None else MODE_HINTS[mode])
         self._apply_visibility()
@@ -262,7 +273,9 @@ class HyperparameterTable(QWidget):
     def _apply_visibility(self) -> None:
         show_all = self.advanced.isChecked()
         for r, (name, param) in enumerate(self.rows):
-            hidden = param is not None and param.advanced and not show_all \
+            edit = self.table.cellWidget(r, 2)
+            being_typed = edit is not None and (edit.hasFocus() or edit.pushing)  # cleared to retype: stays
+            hidden = param is not None and param.advanced and not show_all and not being_typed \
                 and self.document.get_hyperparameter(name) is None
             self.table.setRowHidden(r, hidden)
 
