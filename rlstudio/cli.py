@@ -56,13 +56,18 @@ def cmd_validate(args) -> int:
     _trust_named(spec, args.trust)
     cluster = None
     if args.address:
-        from rlstudio.engine.session import SessionError, check_reachable
+        # the cluster's real nodes: a trial is checked against the largest node and the totals, not only that
+        # something answers (an unreachable cluster or a refused token is told within 15 s)
+        from rlstudio.core.validation import ClusterInfo
+        from rlstudio.engine.session import SessionError, probe_cluster
 
         try:
-            check_reachable(args.address)
+            status = probe_cluster(args.address, os.environ.get("RLSTUDIO_RAY_TOKEN"))
         except SessionError as exc:
             _err(str(exc))
             return EXIT_INVALID
+        cluster = ClusterInfo.from_status(status, address=args.address)
+        print(f"cluster {args.address}: {_cluster_text(cluster)}")
     problems = validate(spec, deep=True, cluster=cluster)
     errs = errors(problems)
     for p in problems:
@@ -80,6 +85,13 @@ def cmd_validate(args) -> int:
         return EXIT_INVALID
     print(f"{args.file}: valid ({spec.algorithm} on {spec.env.label})")
     return EXIT_OK
+
+
+def _cluster_text(cluster) -> str:
+    nodes = ", ".join(f"{n.cpus:g} CPU{'s' if n.cpus != 1 else ''}" + (f" + {n.gpus:g} GPU" if n.gpus else "")
+                      for n in cluster.nodes)
+    return (f"{len(cluster.nodes)} node{'s' if len(cluster.nodes) != 1 else ''} ({nodes}); "
+            f"{cluster.cpus:g} CPUs, {cluster.gpus:g} GPUs in all")
 
 
 def cmd_schema(args) -> int:
@@ -248,8 +260,11 @@ def _summary(state, folder: Path, code: int) -> int:
         print(f"trial {t.trial_id} failed: {t.error}", file=sys.stderr)
     if state.status in ("completed", "completed_with_errors", "failed") and state.best.get("best_trial_id"):
         config = state.best.get("best_config")
-        print(f"best trial {state.best['best_trial_id']}: mean return {state.best['best_metric']:.4g}"
+        how = "evaluated" if state.best.get("best_evaluated") else "mean of its last episodes"
+        print(f"best trial {state.best['best_trial_id']}: return {state.best['best_metric']:.4g} ({how})"
               + (f" with {config}" if config else " (no hyperparameter was searched)"))
+        if state.best.get("verdict"):
+            print(state.best["verdict"])
     if code == 0 and state.status == "completed":
         print(f"done: {folder}")
         return EXIT_OK
@@ -328,8 +343,13 @@ def cmd_best(args) -> int:
         return EXIT_FAILED
     trial = state.trials.get(trial_id)
     print(f"best trial: {trial_id}")
+    if state.best.get("verdict"):
+        print(state.best["verdict"])
     if trial is not None:
-        print(f"best mean return: {trial.best_return}")
+        window = (state.spec.get("stop") or {}).get("return_window") or 20
+        print(f"final return: {trial.final_return} (" + ("its confirmation evaluation" if trial.evaluation
+              and trial.evaluation.get("iteration") == trial.iteration else f"mean of its last {window} episodes")
+              + ")")
         print(f"last checkpoint: {trial.last_checkpoint}")
     print("configuration:")
     for k, v in config.items():
@@ -696,7 +716,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check an experiment file; exit 0 if valid, 2 with the problems")
     p.add_argument("file")
-    p.add_argument("--address", help="also check that this cluster answers")
+    p.add_argument("--address", help="also check that every trial fits this cluster's nodes (host:port; its token "
+                                      "from RLSTUDIO_RAY_TOKEN, RAY_AUTH_TOKEN or ~/.ray/auth_token)")
     p.add_argument("--trust", action="store_true", help=TRUST_HELP + " (then it is imported and checked)")
     p.set_defaults(func=cmd_validate)
 

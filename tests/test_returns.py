@@ -65,7 +65,7 @@ def test_a_trial_that_reaches_the_target_is_confirmed_by_evaluation_before_it_st
 
 def test_every_configuration_is_trained_with_each_seed_as_one_group(tmp_path, ray_session):
     spec = write_spec(tmp_path, {**SMALL, "name": "seeds", "search": {"algorithm": "grid", "seeds": 3},
-                                 "stop": {"iterations": 1}, "checkpoint": {"every": 0, "at_end": False}})
+                                 "stop": {"iterations": 2}, "checkpoint": {"every": 0, "at_end": False}})
     proc = run_cli("run", spec, "--storage", tmp_path / "runs", "--address", ray_session.address)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     folder = only_folder(tmp_path / "runs")
@@ -91,3 +91,26 @@ def test_every_configuration_is_trained_with_each_seed_as_one_group(tmp_path, ra
             first_returns[(t.group, t.seed)] = tuple(e["episode_returns"])
     for g in groups:
         assert len({first_returns[(g, s)] for s in range(3)}) == 3
+    # the groups' statistics, from the event log alone: what the report, the Compare view and the runner use
+    from rlstudio.core import stats
+
+    summaries = {s.group: s for s in stats.group_summaries(state.trials.values())}
+    assert set(summaries) == set(groups)
+    for gid, summary in summaries.items():
+        members = [t for t in state.trials.values() if t.group == gid]
+        finals = sorted(t.results[-1]["return_window"] for t in members)
+        assert sorted(summary.finals) == pytest.approx(finals) and summary.runs == 3
+        assert summary.iqm_ci[0] <= summary.iqm <= summary.iqm_ci[1]
+        assert summary.min == pytest.approx(finals[0]) and summary.max == pytest.approx(finals[-1])
+    comparison = stats.compare(list(summaries.values()))
+    finished = events[-1]
+    assert finished["event"] == "experiment_finished" and finished["best_group"] == comparison.best.group
+    assert finished["best_group_runs"] == 3 and finished["best_group_iqm"] == pytest.approx(comparison.best.iqm)
+    assert state.trials[finished["best_trial_id"]].group == comparison.best.group
+    assert "not distinguishable with 3 seeds" in finished["verdict"]  # 3 against 3 runs never are
+    curves = stats.group_curves(state.trials.values())
+    assert len(curves) == 2
+    for curve in curves:  # each band: the mean of the 3 seeds' curves where all three have a point
+        full = curve.runs == 3
+        assert full.any()
+        assert (curve.low[full] <= curve.mean[full]).all() and (curve.mean[full] <= curve.high[full]).all()

@@ -167,6 +167,9 @@ class TrialState:
     evaluations: list[dict] = field(default_factory=list)
     #: the failures Tune retried the trial after (checkpoint.max_failures): {"message", "failures", ...}
     retries: list[dict] = field(default_factory=list)
+    #: the Ray node the trial runs (or last ran) on: its id and IP address (``trial_started``/``trial_resumed``)
+    node_id: str | None = None
+    node_ip: str | None = None
     _scanned: int = field(default=0, repr=False, compare=False)
     _best: float | None = field(default=None, repr=False, compare=False)
     _current: float | None = field(default=None, repr=False, compare=False)
@@ -259,6 +262,7 @@ class ExperimentState:
                 self.planned_trials = ev.get("planned_trials")
                 self.started = ev.get("time")
             self.status = "running"
+            self.runner_error = None  # a resume after a failure (a lost session, a killed runner) starts afresh
         elif kind == EXPERIMENT_STOPPED:
             self.status = "stopped"
             for t in self.trials.values():
@@ -267,7 +271,10 @@ class ExperimentState:
         elif kind == EXPERIMENT_FINISHED:
             self.status = ev.get("status", "completed")
             self.finished = ev.get("time")
-            self.best = {k: ev.get(k) for k in ("best_trial_id", "best_config", "best_metric", "best_checkpoint")}
+            self.best = {k: ev.get(k) for k in ("best_trial_id", "best_config", "best_metric", "best_checkpoint",
+                                                "best_evaluated", "best_return_episodes", "best_group",
+                                                "best_group_iqm", "best_group_iqm_ci", "best_group_runs",
+                                                "probability_of_improvement", "distinguishable", "verdict")}
         elif kind == RUNNER_ERROR:
             self.status = "failed"
             self.runner_error = ev.get("message")
@@ -282,6 +289,8 @@ class ExperimentState:
                     trial.config = ev["config"]
                 trial.seed = ev.get("seed", trial.seed)
                 trial.group = ev.get("group") or trial.group or tid
+                if ev.get("node_id"):  # a retried or resumed trial may land on another node
+                    trial.node_id, trial.node_ip = ev["node_id"], ev.get("node_ip")
                 trial.status = "running"
             elif kind == TRIAL_RESULT:
                 trial.results.append({k: v for k, v in ev.items() if k not in ("event", "trial_id")})

@@ -52,5 +52,6 @@ def train_final(folder: str | Path, iterations: int,
     finally:
         algo.stop()
     writer.emit(ev.FINAL_MODEL_SAVED, path=str(target), trial_id=trial_id, config=config, iterations=iterations,
+                return_window=row.get("return_window"), return_episodes=row.get("return_episodes"),
                 episode_return_mean=row.get("episode_return_mean"), time_s=time.time() - started)
     return target

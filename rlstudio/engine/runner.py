@@ -138,10 +138,12 @@ class EventLogCallback:
         tid = trial.trial_id
         if tid in self._started:
             self.writer.emit(ev.TRIAL_RESUMED, trial_id=tid, config=self._sampled(trial),
-                             logged_iteration=self._logged_iteration.get(tid, 0), **self._group(trial))
+                             logged_iteration=self._logged_iteration.get(tid, 0), **self._group(trial),
+                             **trial_node(trial))
         else:
             self._started.add(tid)
-            self.writer.emit(ev.TRIAL_STARTED, trial_id=tid, config=self._sampled(trial), **self._group(trial))
+            self.writer.emit(ev.TRIAL_STARTED, trial_id=tid, config=self._sampled(trial), **self._group(trial),
+                             **trial_node(trial))
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         tid = trial.trial_id
@@ -202,6 +204,28 @@ class EventLogCallback:
     def set_state(self, state): ...
     def can_restore(self, *a, **k):
         return False
+
+
+def trial_node(trial) -> dict:
+    """The node the trial's actor runs on: ``{"node_id", "node_ip"}`` (empty when Ray does not say).
+
+    Tune calls ``on_trial_start`` once the trial's actor exists; the GCS's actor table knows its node (a direct
+    GCS call, no dashboard needed). Tune's own ``trial.location`` is only filled in from the first result."""
+    try:
+        import ray
+        from ray._private import state as ray_state
+
+        actor = trial.temporary_state.ray_actor
+        if actor is None or not ray.is_initialized():
+            return {}
+        address = (ray_state.actors(actor._actor_id.hex()) or {}).get("Address") or {}
+        node_id, ip = address.get("NodeID"), address.get("IPAddress")
+        if not node_id or set(node_id) == {"0"}:
+            return {}
+        return {"node_id": node_id, "node_ip": ip}
+    except Exception as exc:  # noqa: BLE001 - private Ray API (2.60): the run goes on without the node
+        logging.getLogger(__name__).warning("could not tell the node of trial %s: %s", trial, exc)
+        return {}
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -393,13 +417,28 @@ def _best(grid, searched: list[str], folder: Path | None = None) -> dict:
     episodes) as the event log records it: core's ExperimentState.best_trial, which every front end uses."""
     from rlstudio.engine.build import sampled
 
+    from rlstudio.core import stats
+
     state = ExperimentState.load(folder) if folder is not None else None
     best = state.best_trial() if state is not None else None
     if best is None:
         return {"best_trial_id": None, "best_config": None, "best_metric": None}
+    group_info: dict = {}
+    summaries = stats.group_summaries(state.trials.values())
+    if any(s.runs > 1 for s in summaries):
+        # several seeds per configuration: the best *configuration* by its IQM over seeds, not the luckiest trial;
+        # its best trial gives the checkpoint
+        comparison = stats.compare(summaries, "iqm")
+        group = comparison.best
+        if group is not None:
+            members = [state.trials[t] for t in group.trial_ids if state.trials[t].final_return is not None]
+            best = max(members, key=lambda t: t.final_return, default=best)
+            group_info = {"best_group": group.group, "best_group_iqm": group.iqm, "best_group_iqm_ci": group.iqm_ci,
+                          "best_group_runs": group.runs, "probability_of_improvement": comparison.poi,
+                          "distinguishable": comparison.distinguishable, "verdict": comparison.sentence}
     out = {"best_trial_id": best.trial_id, "best_metric": float(best.final_return), "best_checkpoint": None,
            "best_config": best.config, "best_return_episodes": best.return_episodes,
-           "best_evaluated": best.evaluation is not None}
+           "best_evaluated": best.evaluation is not None, **group_info}
     for result in grid:
         if Path(result.path).name.removeprefix("trial_") == best.trial_id:
             out["best_checkpoint"] = result.checkpoint.path if result.checkpoint else best.last_checkpoint
