@@ -245,6 +245,46 @@ def test_an_index_whose_rlstudio_is_another_project_changes_nothing(tmp_path):
     assert _created(home) == []
 
 
+FAKE_UV = """#!/bin/sh
+# stands in for uv (not installed here): logs how the installer calls it, then does the same with venv and pip
+echo "uv $*" >> "$UV_LOG"
+if [ "$1" = venv ]; then
+    shift; py=""; env=""
+    while [ $# -gt 0 ]; do
+        case "$1" in --python) py="$2"; shift 2 ;; --*) shift ;; *) env="$1"; shift ;; esac
+    done
+    exec "$py" -m venv "$env"
+fi
+if [ "$1" = pip ] && [ "$2" = install ] && [ "$3" = --python ]; then
+    py="$4"; shift 4
+    exec "$py" -m pip install "$@"
+fi
+exit 9
+"""
+
+
+def test_with_uv_the_installer_makes_the_environment_with_uv(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "uv").write_text(FAKE_UV)
+    (bin_dir / "uv").chmod(0o755)
+    index = tmp_path / "index"
+    index.mkdir()
+    _someone_elses_rlstudio_wheel(index)
+    log = tmp_path / "uv.log"
+    env_path = os.pathsep.join([str(bin_dir), clean_env(home)["PATH"]])
+    out = install_sh("--python", BASE_PYTHON, "--from-index", "--", "--no-index", "--find-links", index, home=home,
+                     PATH=env_path, UV_LOG=log, timeout=300)
+    assert out.returncode == 2 and "is not RL Studio" in out.stderr, out.stdout + out.stderr
+    env_dir = home / ".local" / "share" / "rlstudio" / "env"
+    assert log.read_text().splitlines() == [
+        f"uv venv --quiet --seed --python {BASE_PYTHON} {env_dir}",
+        f"uv pip install --python {env_dir}/bin/python rlstudio --no-index --find-links {index}"]
+    assert _created(home) == []
+
+
 def test_an_interrupted_install_changes_nothing(tmp_path):
     import signal
     import socket
