@@ -30,7 +30,7 @@ def test_best_trial_card_shows_the_best_trial_and_exports_its_script(qtbot, monk
     card.set_state(state, str(tmp_path))
     assert best_id in card.title.text()
     best = state.trials[best_id]
-    assert f"{best.best_return:.4g}" in card.metric.text()
+    assert f"{best.final_return:.4g}" in card.return_label.text()  # ranked by its final return, not its best
     assert card.config_box.findChild(QLabel, "best-lr").text() == f"{best.config['lr']:.4g}"
     assert not card.train_button.isEnabled()  # no session yet: the button says why
     assert "Ray session" in card.train_button.toolTip()
@@ -150,3 +150,81 @@ def test_opening_a_past_experiment_fills_the_results_and_compress_follows_the_ca
     assert window.compress.checkpoint == window.best_card.best_checkpoint()
     assert "CartPole-v1" in window.compress.heading.text()
     window.close()
+
+
+def test_the_card_names_the_model_every_action_uses_and_lets_the_user_pick_it(qtbot, tmp_path):
+    """Issue 13 §2: "trial X, iteration N checkpoint" or "final model (N iterations)", picked on the card."""
+    from rlstudio.core.models import describe_model, model_choices
+    from rlstudio.gui.panels.results import BestTrialCard
+
+    state = recorded_state()
+    best_id = state.best["best_trial_id"]
+    trial = state.trials[best_id]
+    card = BestTrialCard()
+    qtbot.addWidget(card)
+    card.set_state(state, str(tmp_path))
+    newest = trial.checkpoints[-1]
+    labels = [card.model_box.itemText(i) for i in range(card.model_box.count())]
+    assert labels[0] == f"trial {best_id}, iteration {newest['iteration']} checkpoint"
+    assert len(labels) == len({c["path"] for c in trial.checkpoints})
+    assert f"trial {best_id}, iteration" in card.checkpoint.text()
+    older = trial.checkpoints[0]
+    card.pick_model(older["path"])
+    with qtbot.waitSignal(card.evaluate_requested) as evaluate:
+        card.evaluate_button.click()
+    assert evaluate.args == [older["path"]]
+    with qtbot.waitSignal(card.compress_requested) as compress:
+        card.compress_button.click()
+    assert compress.args == [older["path"]]
+    with qtbot.waitSignal(card.watch_model_requested) as watch:
+        card.watch_button.click()
+    assert watch.args[0].path == older["path"] and watch.args[0].iteration == older["iteration"]
+    assert describe_model(state, older["path"]) == f"trial {best_id}, iteration {older['iteration']} checkpoint"
+
+    # a final model appears first, named by its iterations, and becomes the default; the user's pick stays
+    final = tmp_path / "final_model"
+    final.mkdir()
+    state.apply({"event": "final_model_saved", "path": str(final), "iterations": 12, "episode_return_mean": 200.0,
+                 "time": 9.0})
+    card.set_state(state, str(tmp_path))
+    assert card.model_box.itemText(0) == "final model (12 iterations)"
+    assert card.best_checkpoint() == older["path"]  # picked before: kept
+    card.pick_model(str(final))
+    assert "final model (12 iterations)" in card.checkpoint.text()
+    assert [m.kind for m in model_choices(state, best_id)][0] == "final"
+    # the card says how the best trial was chosen: its final (windowed) return, not its best iteration
+    assert "chosen by its final return" in card.title.text()
+
+
+def test_return_text_names_the_window_and_the_confirmation(qtbot):
+    from rlstudio.core.events import TrialState
+    from rlstudio.gui.panels.results import BestTrialCard
+
+    t = TrialState("t1")
+    t.results = [{"iteration": 9, "return_window": 400.0, "return_episodes": 20, "timesteps": 9000},
+                 {"iteration": 10, "return_window": 473.0, "return_episodes": 20, "timesteps": 10000}]
+    t.evaluations = [{"iteration": 10, "return_mean": 500.0, "return_std": 0.0}]
+    assert BestTrialCard.return_text(t).startswith("Mean return of the last 20 episodes <b>473</b> "
+                                                   "(evaluated 500 ± 0) at iteration 10")
+
+
+def test_watch_and_evaluate_say_which_model_they_use(qtbot):
+    from rlstudio.core.models import ModelChoice
+    from rlstudio.gui.panels.evaluation import EvaluationWidget
+    from rlstudio.gui.panels.rollout import MAIN, RolloutPanel
+
+    panel = RolloutPanel()
+    qtbot.addWidget(panel)
+    model = ModelChoice("/x/checkpoint_000003", "checkpoint", "abc_00001", 7, 7000)
+    panel.show_model(model)
+    panel._on_controller_policy_changed(MAIN, {"text": "trial abc_00001, iteration 7 (checkpoint_000003)"})
+    assert "trial abc_00001, iteration 7 checkpoint" in panel.caption.text()
+    panel.show_trial("abc_00001")  # choosing a trial again follows its newest checkpoint, and says so
+    panel._on_controller_policy_changed(MAIN, {"text": "trial abc_00001, iteration 9 (checkpoint_000004)"})
+    assert "newest checkpoint" in panel.caption.text() and panel.pinned is None
+    panel.shutdown()
+
+    evaluation = EvaluationWidget()
+    qtbot.addWidget(evaluation)
+    evaluation.set_checkpoint("/x/final_model", "final model (12 iterations)")
+    assert "final model (12 iterations)" in evaluation.model.text()

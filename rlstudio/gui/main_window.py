@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
         self.best_card.compress_requested.connect(self.open_compress)
         self.best_card.evaluate_requested.connect(self.evaluate_checkpoint)
         self.best_card.watch_requested.connect(self.watch_trial)
+        self.best_card.watch_model_requested.connect(self.watch_model)
         self.evaluation.evaluated.connect(self._on_evaluated)
         self.rollout = RolloutPanel()
         self.rollout_dock = self._dock("Rollouts", self.rollout, "rollouts", Qt.DockWidgetArea.RightDockWidgetArea)
@@ -577,8 +578,11 @@ class MainWindow(QMainWindow):
         """The best-trial card's "Compress…": the Compress panel, set to that checkpoint."""
         if not checkpoint:
             return
+        from rlstudio.core.models import describe_model
+
         env = ((self.run.state.spec or {}).get("env") or {}) if self.run.state else {}
-        self.compress.set_checkpoint(checkpoint, env.get("id") or env.get("entry_point"))
+        self.compress.set_checkpoint(checkpoint, env.get("id") or env.get("entry_point"),
+                                     model_label=describe_model(self.run.state, checkpoint))
         self.compress_dock.show()
         self.compress_dock.raise_()
 
@@ -589,12 +593,20 @@ class MainWindow(QMainWindow):
         self.results_dock.show()
         self.results_dock.raise_()
         self.results.setCurrentWidget(self.evaluation)
-        self.evaluation.evaluate(checkpoint)
+        from rlstudio.core.models import describe_model
+
+        self.evaluation.evaluate(checkpoint, label=describe_model(self.run.state, checkpoint))
 
     def _on_evaluated(self, _result) -> None:
         """The command stored the result (and logged it): show it on the card too."""
         if self.run.folder and not self.run.running:
             self.run.follow(self.run.folder)
+
+    def watch_model(self, model) -> None:
+        """The best-trial card's Watch: the picked model (a checkpoint or the final model), named in the view."""
+        self.rollout_dock.show()
+        self.rollout_dock.raise_()
+        self.rollout.show_model(model)
 
     def watch_trial(self, trial_id: str) -> None:
         if trial_id:

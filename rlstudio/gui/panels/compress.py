@@ -265,14 +265,16 @@ class CompressPanel(QWidget):
     # ---- public API --------------------------------------------------------------------------------------
 
     def set_checkpoint(self, path: str | Path | None, env_label: str | None = None,
-                       env_id: str | None = None) -> None:
-        """``env_id`` is needed only for a checkpoint outside an experiment folder (which names its env)."""
+                       env_id: str | None = None, model_label: str | None = None) -> None:
+        """``env_id`` is needed only for a checkpoint outside an experiment folder (which names its env);
+        ``model_label`` says which model it is ("trial X, iteration N checkpoint", "final model (N iterations)")."""
         self.checkpoint = str(path) if path else None
         self.env_label = env_label
         self.env_id = env_id
         if self.checkpoint:
             where = f" ({env_label})" if env_label else ""
-            self.heading.setText(f"Compress the policy of <b>{Path(self.checkpoint).name}</b>{where}")
+            name = model_label or Path(self.checkpoint).name
+            self.heading.setText(f"Compress and export the policy of the <b>{name}</b>{where}")
             self.heading.setToolTip(self.checkpoint)
             self.output_edit.setText(str(default_output(self.checkpoint)))
         else:

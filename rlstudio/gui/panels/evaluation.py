@@ -87,7 +87,11 @@ class EvaluationWidget(QWidget):
         self.controller.finished.connect(self._on_controller_finished)
         self.controller.failed.connect(self._on_controller_failed)
         self.checkpoint: str | None = None
+        self.model_label: str | None = None  # which model this is, in words ("trial X, iteration N checkpoint")
         self.result: dict | None = None
+        self.model = QLabel("No model chosen: pick one on the Best trial card or in the Trials table.")
+        self.model.setObjectName("evaluation-model")
+        self.model.setWordWrap(True)
 
         self.numbers = QLabel("Not evaluated yet.")
         self.numbers.setTextFormat(Qt.TextFormat.RichText)
@@ -133,19 +137,23 @@ class EvaluationWidget(QWidget):
         row.addWidget(self.progress, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.model)
         layout.addWidget(self.numbers)
         layout.addLayout(row)
         layout.addWidget(self.plot, 1)
 
     # ---- public API --------------------------------------------------------------------------------------
 
-    def set_checkpoint(self, path: str | None) -> None:
+    def set_checkpoint(self, path: str | None, label: str | None = None) -> None:
         self.checkpoint = str(path) if path else None
+        self.model_label = label or (f"checkpoint {Path(path).name}" if path else None)
+        self.model.setText(f"Model: <b>{self.model_label}</b>" if path else "No model chosen.")
+        self.model.setToolTip(self.checkpoint or "")
         self.run_button.setEnabled(self.checkpoint is not None)
 
-    def evaluate(self, checkpoint: str | None = None, episodes: int | None = None) -> None:
+    def evaluate(self, checkpoint: str | None = None, episodes: int | None = None, label: str | None = None) -> None:
         if checkpoint:
-            self.set_checkpoint(checkpoint)
+            self.set_checkpoint(checkpoint, label)
         if not self.checkpoint:
             return
         if episodes:

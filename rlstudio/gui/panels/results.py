@@ -14,20 +14,25 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
                                QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from rlstudio.core.models import ModelChoice, model_choices
 from rlstudio.core.progress import fmt_duration, fmt_number
 from rlstudio.gui.bridge import CommandProcess
 from rlstudio.gui.panels.importance import ImportanceBars
 
 
 class BestTrialCard(QWidget):
-    evaluate_requested = Signal(str)  # checkpoint folder
-    watch_requested = Signal(str)  # trial id
-    compress_requested = Signal(str)  # checkpoint folder
+    """Names the model every action uses (``core.models``): the picked one of the best trial's checkpoints and
+    the final model, listed in a small combo; Evaluate, Watch and Compress use it."""
+
+    evaluate_requested = Signal(str)  # checkpoint folder (the picked model)
+    watch_requested = Signal(str)  # trial id (kept for the trials table's way of asking)
+    watch_model_requested = Signal(object)  # ModelChoice: the picked model
+    compress_requested = Signal(str)  # checkpoint folder (the picked model)
     final_model_saved = Signal(str)  # its folder
 
     def __init__(self, parent: QWidget | None = None):
@@ -45,13 +50,21 @@ class BestTrialCard(QWidget):
         self.title = QLabel("No experiment yet: start one, or open one in the Experiments panel.")
         self.title.setWordWrap(True)
         self.title.setObjectName("best-title")
-        self.metric = QLabel()
+        self.return_label = QLabel()  # not "metric": that would shadow QWidget.metric() (grab() calls it)
         self.config_box = QGroupBox("Configuration")
         self.config_form = QFormLayout(self.config_box)
         self.checkpoint = QLabel()
         self.checkpoint.setWordWrap(True)
         self.checkpoint.setTextInteractionFlags(self.checkpoint.textInteractionFlags()
                                                 | self.checkpoint.textInteractionFlags().TextSelectableByMouse)
+        self.model_box = QComboBox()
+        self.model_box.setObjectName("best-model")
+        self.model_box.setAccessibleName("Model")
+        self.model_box.setToolTip("The model Evaluate, Watch and Compress use: one of the best trial's saved "
+                                  "checkpoints, or the final model trained with its configuration.")
+        self.model_box.currentIndexChanged.connect(self._on_model_box_changed)
+        self._models: list[ModelChoice] = []
+        self._picked: str | None = None  # the path the user picked; kept across refreshes while it exists
         self.evaluation = QLabel()
         self.evaluation.setWordWrap(True)
 
@@ -80,8 +93,8 @@ class BestTrialCard(QWidget):
                                         "measure mean return and success rate.")
         self.evaluate_button.clicked.connect(lambda: self.evaluate_requested.emit(self.best_checkpoint() or ""))
         self.watch_button = QPushButton("Watch")
-        self.watch_button.setToolTip("Show this trial's policy playing the environment.")
-        self.watch_button.clicked.connect(lambda: self.watch_requested.emit(self.trial_id or ""))
+        self.watch_button.setToolTip("Show the picked model playing the environment.")
+        self.watch_button.clicked.connect(self._on_watch_clicked)
         self.compress_button = QPushButton("Compress…")
         self.compress_button.setToolTip("Make the policy smaller and faster (pruning, quantisation, distillation) "
                                         "and export it.")
@@ -117,8 +130,12 @@ class BestTrialCard(QWidget):
         actions.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
-        layout.addWidget(self.metric)
+        layout.addWidget(self.return_label)
         layout.addWidget(self.config_box)
+        model_row = QHBoxLayout()
+        model_row.addWidget(QLabel("Model:"))
+        model_row.addWidget(self.model_box, 1)
+        layout.addLayout(model_row)
         layout.addWidget(self.checkpoint)
         layout.addWidget(self.evaluation)
         layout.addLayout(train_row)
@@ -144,17 +161,15 @@ class BestTrialCard(QWidget):
         if best is None:
             self.title.setText("No trial has reported a mean return yet." if state.trials else
                                "No experiment yet: start one, or open one in the Experiments panel.")
-            self.metric.clear()
+            self.return_label.clear()
             self._set_config({})
             self.checkpoint.clear()
         else:
             final = " (run finished)" if state.status not in ("running", "unknown") else " so far"
-            self.title.setText(f"<b>Best trial{final}: {best.trial_id}</b>")
-            self.metric.setText(f"Best mean return <b>{fmt_number(best.best_return)}</b> at iteration "
-                                f"{self._best_iteration(best)}, {fmt_number(best.timesteps)} timesteps trained")
+            self.title.setText(f"<b>Best trial{final}: {best.trial_id}</b> — chosen by its final return")
+            self.return_label.setText(self.return_text(best))
             self._set_config(best.config)
-            ckpt = self.best_checkpoint()
-            self.checkpoint.setText(f"Checkpoint: {ckpt}" if ckpt else "Checkpoint: none saved yet")
+        self._set_models(model_choices(state, self.trial_id))
         self._show_final(state)
         self._show_evaluation(state)
         self._update_enabled()
@@ -166,20 +181,77 @@ class BestTrialCard(QWidget):
         return self.state.trials.get(tid) if tid else self.state.best_trial()
 
     @staticmethod
-    def _best_iteration(trial) -> str:
-        best = max((r for r in trial.results if r.get("episode_return_mean") is not None),
-                   key=lambda r: r["episode_return_mean"], default={})
-        return fmt_number(best.get("iteration"))
+    def return_text(trial) -> str:
+        """What the trial achieved, as the best trial was chosen: its last windowed return (and its confirmation
+        evaluation when that was made at its end), not its best iteration."""
+        episodes = trial.return_episodes
+        what = f"Mean return of the last {episodes} episodes" if episodes else "Final mean return"
+        text = f"{what} <b>{fmt_number(trial.current_return)}</b>"
+        e = trial.evaluation
+        if e is not None and e.get("return_mean") is not None and e.get("iteration") == trial.iteration:
+            text += f" (evaluated {fmt_number(e['return_mean'])} ± {fmt_number(e.get('return_std'))})"
+        return (f"{text} at iteration {trial.iteration}, {fmt_number(trial.timesteps)} timesteps trained "
+                f"(best iteration {fmt_number(trial.best_return)})")
+
+    def _set_models(self, models: list[ModelChoice]) -> None:
+        """Rebuilt only when the list changes; the user's pick stays while it exists. The default: the final
+        model when there is one, else the run's best checkpoint, else the trial's newest."""
+        if models == self._models:
+            return
+        self._models = models
+        paths = [m.path for m in models]
+        default = (self.state.best or {}).get("best_checkpoint") if self.state is not None else None
+        if self._picked in paths:
+            current = self._picked
+        elif models and models[0].kind == "final":
+            current = models[0].path
+        elif default in paths:
+            current = default
+        else:
+            current = paths[0] if paths else None
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        for m in models:
+            self.model_box.addItem(m.label, m.path)
+            self.model_box.setItemData(self.model_box.count() - 1, m.path, Qt.ItemDataRole.ToolTipRole)
+        if not models:
+            self.model_box.addItem("none saved yet", None)
+        self.model_box.setCurrentIndex(max(self.model_box.findData(current), 0))
+        self.model_box.blockSignals(False)
+        self.model_box.setEnabled(bool(models))
+        self._show_picked()
+
+    def picked_model(self) -> ModelChoice | None:
+        path = self.model_box.currentData()
+        return next((m for m in self._models if m.path == path), None)
+
+    def pick_model(self, path: str) -> None:
+        index = self.model_box.findData(str(path))
+        if index >= 0:
+            self.model_box.setCurrentIndex(index)
+
+    def _on_model_box_changed(self, _index: int) -> None:
+        model = self.picked_model()
+        self._picked = model.path if model else None
+        self._show_picked()
+
+    def _show_picked(self) -> None:
+        model = self.picked_model()
+        self.checkpoint.setText(f"Evaluate, Watch and Compress use the <b>{model.label}</b>: {model.path}"
+                                if model else "No checkpoint saved yet.")
+        self._update_enabled()
 
     def best_checkpoint(self) -> str | None:
-        if self.state is None:
-            return None
-        if self.state.final_model and Path(self.state.final_model.get("path", "")).exists():
-            return self.state.final_model["path"]
-        best = self._best_trial()
-        if best is None:
-            return None
-        return (self.state.best or {}).get("best_checkpoint") or best.last_checkpoint
+        """The picked model's folder (the name is older than the choice)."""
+        model = self.picked_model()
+        return model.path if model else None
+
+    def _on_watch_clicked(self) -> None:
+        model = self.picked_model()
+        if model is not None:
+            self.watch_model_requested.emit(model)
+        else:
+            self.watch_requested.emit(self.trial_id or "")
 
     def _set_config(self, config: dict) -> None:
         if config == self._shown_config and self.config_form.rowCount():
@@ -210,7 +282,10 @@ class BestTrialCard(QWidget):
             self.evaluation.clear()
             return
         e = state.evaluations[-1]
-        text = (f"Evaluated: mean return {fmt_number(e.get('mean_return'))} ± {fmt_number(e.get('std_return'))} "
+        from rlstudio.core.models import describe_model
+
+        which = f" the {describe_model(state, e.get('checkpoint'))}" if e.get("checkpoint") else ""
+        text = (f"Evaluated{which}: mean return {fmt_number(e.get('mean_return'))} ± {fmt_number(e.get('std_return'))} "
                 f"over {e.get('episodes')} episodes")
         if e.get("success_rate") is not None:
             text += f", success rate {e['success_rate']:.0%}"
@@ -277,6 +352,7 @@ class BestTrialCard(QWidget):
             state = ExperimentState.load(self.folder)
             if self.state is not None:
                 self.state.final_model = state.final_model
+                self._set_models(model_choices(self.state, self.trial_id))
             self._show_final(state)
             if state.final_model:
                 self.final_model_saved.emit(state.final_model["path"])

@@ -231,6 +231,9 @@ class RolloutPanel(QWidget):
         self.checkpoints: dict[str, dict] = {}  # trial -> newest {path, iteration, timesteps}
         self.best: str | None = None
         self.selected: str | None = None  # None: follow the best trial
+        #: a model picked by name (the best-trial card's Watch): the big view plays exactly it, not the trial's
+        #: newest checkpoint, until another trial or "best" is chosen
+        self.pinned = None  # core.models.ModelChoice | None
         self.running: list[str] = []
         self.small_views: dict[str, FrameView] = {}
         self.playing_info: dict = {}
@@ -274,6 +277,8 @@ class RolloutPanel(QWidget):
         self.checkpoints = {tid: {"path": t.checkpoints[-1].get("path"), "iteration": t.checkpoints[-1].get(
             "iteration"), "timesteps": t.checkpoints[-1].get("timesteps")}
             for tid, t in state.trials.items() if t.checkpoints}
+        if self.pinned is not None and self.pinned.trial_id and self.pinned.trial_id not in state.trials:
+            self.pinned = None  # another experiment: its picked model is not this one's
         if self.selected is not None and self.selected not in state.trials:
             self.selected = None
             self.best_button.setChecked(True)
@@ -299,7 +304,15 @@ class RolloutPanel(QWidget):
         self._on_tail_timer_timeout()
         self._tail_timer.start()
 
+    def show_model(self, model) -> None:
+        """Play one named model (a ``core.models.ModelChoice``) in the big view, and say which it is."""
+        self.pinned = model
+        self.selected = model.trial_id or self.selected or self.best
+        self.best_button.setChecked(False)
+        self._refresh()
+
     def show_trial(self, trial_id: str | None) -> None:
+        self.pinned = None
         self.selected = trial_id or None
         self.best_button.setChecked(self.selected is None)
         self._refresh()
@@ -367,6 +380,10 @@ class RolloutPanel(QWidget):
 
     def _load(self, view: str, trial_id: str | None) -> None:
         ckpt = self.checkpoints.get(trial_id) if trial_id else None
+        if view == MAIN and self.pinned is not None:
+            p = self.pinned
+            trial_id = p.trial_id or "final"
+            ckpt = {"path": p.path, "iteration": p.iteration, "timesteps": p.timesteps}
         key = (trial_id, ckpt["path"] if ckpt else None)
         previous = self._requested.get(view)
         if key == previous:
@@ -406,6 +423,10 @@ class RolloutPanel(QWidget):
         shown = self.shown_trial
         if info.get("random") and shown:
             text = f"trial {shown}: {RANDOM_TEXT}"
+        elif self.pinned is not None and not info.get("random"):
+            text = f"{self.pinned.label} — picked on the Best trial card"
+        elif not info.get("random") and shown:
+            text = f"{text} — its newest checkpoint"
         suffix = " — best trial" if self.selected is None and shown else ""
         self.caption.setText(f"Playing: {text}{suffix}")
 
