@@ -166,6 +166,11 @@ def test_a_trial_started_after_tunes_last_save_is_dropped_when_the_run_resumes(t
     assert recovery.trials_unknown_to_tune(events, {}) == []  # an unreadable state claims nothing
     w.emit("trial_discarded", trial_id="c", reason="...")
     assert sorted(ExperimentState.load(tmp_path).trials) == ["a", "b"]
+    w.emit("runner_error", message="the Ray session at x ended", session_lost=True)
+    assert ExperimentState.load(tmp_path).runner_error
+    w.emit("experiment_resumed", redo_iterations={})
+    state = ExperimentState.load(tmp_path)
+    assert state.status == "running" and state.runner_error is None  # the resumed run is not failed
     assert recovery.trials_unknown_to_tune(read_events(tmp_path), {"b": "RUNNING"}) == []
 
 
@@ -347,15 +352,18 @@ def test_a_search_stopped_mid_way_resumes_to_its_planned_trials(tmp_path, ray_se
 
 
 @ray
-def test_a_runner_whose_session_dies_says_so_and_exits_within_seconds(tmp_path):
+def test_a_runner_whose_session_dies_says_so_exits_within_seconds_and_resumes_elsewhere(tmp_path, ray_session):
     """A runner without a cluster must not hang for minutes in Ray's reconnect attempts: its watchdog notices the
-    session's GCS is gone, records it in the log (the run stays resumable) and exits."""
+    session's GCS is gone, records it in the log (the run stays resumable) and exits. The run then resumes on
+    another session."""
     from rlstudio.engine.session import SessionHost
 
+    data = {**TINY, "hyperparameters": {**TINY["hyperparameters"], "lr": {"grid": [0.001, 0.0001]}},
+            "stop": {"iterations": 30}}
     host = SessionHost(num_cpus=2)
     host.start()
     try:
-        proc, storage = start_run(tmp_path, {**TINY, "stop": {"iterations": 500}}, host.address)
+        proc, storage = start_run(tmp_path, data, host.address)
         folder = wait_for(storage, lambda evs: any(len(r) >= 2 for r in iterations(evs).values()), proc=proc)
         for pid in host.pids():  # the session crashes: its helper, GCS, raylet and workers at once
             os.kill(pid, signal.SIGKILL)
@@ -369,6 +377,11 @@ def test_a_runner_whose_session_dies_says_so_and_exits_within_seconds(tmp_path):
         assert recovery.resume_info(folder).resumable
     finally:
         host.close()
+    resumed = run_cli("resume", folder, "--address", ray_session.address)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    state = ExperimentState.load(folder)
+    assert state.status == "completed" and state.runner_error is None
+    assert all(rows == list(range(1, 31)) for rows in iterations(read_events(folder)).values())
 
 
 # ---- the app and a run it did not start (without Ray: a stand-in runner) ----------------------------------
