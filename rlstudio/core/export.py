@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pprint
 
-from rlstudio.core import catalog, trust
+from rlstudio.core import catalog, connectors, trust
 from rlstudio.core.domains import as_domain
 from rlstudio.core.spec import ExperimentSpec
 
@@ -122,6 +122,15 @@ def export_script(spec: ExperimentSpec) -> str:
     if spec.env.entry_point:
         mod, cls = spec.env.entry_point.split(":")
         lines.append(f"from {mod} import {cls.split('.')[0]}")
+    pieces, _ = connectors.parse(spec.connectors)
+    names = {p.name for p in pieces}
+    if "mean_std_filter" in names:
+        lines.append("from ray.rllib.connectors.env_to_module import MeanStdFilter")
+    if "frame_stack" in names:
+        lines += ["from ray.rllib.connectors.env_to_module.frame_stacking import FrameStackingEnvToModule",
+                  "from ray.rllib.connectors.learner.frame_stacking import FrameStackingLearner"]
+    if "atari_preprocessing" in names:
+        lines += ["import gymnasium as gym", "from ray.rllib.env.wrappers.atari_wrappers import wrap_atari_for_new_api_stack"]
     lines += ["", ""]
     lines += [f"WINDOW = {spec.stop.window}  # episodes in the mean return",
               f"TARGET = {spec.stop.episode_return_mean!r}  # the return target (None: none)",
@@ -131,12 +140,32 @@ def export_script(spec: ExperimentSpec) -> str:
     fixed = {k: v for k, v in spec.hyperparameters.items() if k != "model_config" and not _searched(v)}
     searched = {k: v for k, v in spec.hyperparameters.items() if k != "model_config" and _searched(v)}
     model = spec.hyperparameters.get("model_config")
-    if spec.env.entry_point:
+    wrapper = next((p for p in pieces if p.name == "atari_preprocessing"), None)
+    if wrapper is not None:
+        make = (f"{spec.env.entry_point.split(':')[1]}(**env_config)" if spec.env.entry_point
+                else f"gym.make({spec.env.id!r}, **env_config)")
+        lines += ["def make_env(env_config):", "    # connectors: atari_preprocessing",
+                  f"    return wrap_atari_for_new_api_stack({make}, dim={wrapper.params['dim']}, "
+                  f"frameskip={wrapper.params['frameskip']}, framestack=None)", "", "",
+                  'tune.register_env("wrapped-env", make_env)', "", ""]
+        env_name = "wrapped-env"
+    elif spec.env.entry_point:
         cls = spec.env.entry_point.split(":")[1]
         lines += [f'tune.register_env("custom-env", lambda env_config: {cls}(**env_config))', "", ""]
         env_name = "custom-env"
     else:
         env_name = spec.env.id
+    module_pieces = [p for p in pieces if p.name != "atari_preprocessing"]
+    if module_pieces:  # the file's connectors: as the functions RLlib calls on each env runner and learner
+        made = {"mean_std_filter": lambda p: "MeanStdFilter(" + ", ".join(f"{k}={v!r}" for k, v in p.params.items())
+                + ")", "frame_stack": lambda p: f"FrameStackingEnvToModule(num_frames={p.params['num_frames']})"}
+        lines += ["def env_to_module(env, spaces, device):",
+                  f"    return [{', '.join(made[p.name](p) for p in module_pieces)}]", "", ""]
+        stacks = [p for p in module_pieces if p.name == "frame_stack"]
+        if stacks:
+            lines += ["def learner_connector(input_observation_space, input_action_space):",
+                      "    return [" + ", ".join(f"FrameStackingLearner(num_frames={p.params['num_frames']})"
+                                                 for p in stacks) + "]", "", ""]
     r = spec.resources
     lines += [
         "def build_config():",
@@ -146,6 +175,10 @@ def export_script(spec: ExperimentSpec) -> str:
         f"    config.learners(num_learners={r.learners}, num_gpus_per_learner={r.gpus_per_learner})",
         "    config.callbacks(callbacks_class=ReturnWindow)",
     ]
+    if module_pieces:
+        lines.append("    config.env_runners(env_to_module_connector=env_to_module)")
+        if any(p.name == "frame_stack" for p in module_pieces):
+            lines.append("    config.training(learner_connector=learner_connector)")
     if isinstance(model, dict) and as_domain(model) is None:
         fixed_model = {k: v for k, v in model.items() if not _searched(v)}
         if fixed_model:

@@ -9,7 +9,7 @@ reads: files of schema version 0 (migrated on load), files without a ``schema_ve
 
 from __future__ import annotations
 
-from rlstudio.core import catalog
+from rlstudio.core import catalog, connectors
 from rlstudio.core.domains import DOMAIN_KINDS
 from rlstudio.core.spec import SCHEDULERS, SCHEMA_VERSION
 
@@ -97,6 +97,7 @@ def _v1_schema() -> dict:
                                "is a search domain",
                 "additionalProperties": {"anyOf": [{"$ref": "#/$defs/domain"}, {}]},
             },
+            "connectors": connectors.json_schema(),
             "resources": _section(catalog.RESOURCE_FIELDS),
             "search": _section(catalog.SEARCH_FIELDS),
             "scheduler": _scheduler_schema(),

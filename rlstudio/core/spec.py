@@ -132,6 +132,8 @@ class ExperimentSpec:
     env: EnvSpec = field(default_factory=lambda: EnvSpec(id="CartPole-v1"))
     algorithm: str = "PPO"
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    #: named connector pieces as the file writes them (rlstudio/core/connectors.py reads and checks them)
+    connectors: Any = field(default_factory=list)
     resources: Resources = field(default_factory=Resources)
     search: Search = field(default_factory=Search)
     scheduler: Scheduler = field(default_factory=Scheduler)
@@ -174,8 +176,10 @@ class ExperimentSpec:
                                     given=_short(hp)))
             hp = {}
         spec.hyperparameters = {str(k): v for k, v in hp.items()}
+        connectors = data.get("connectors")
+        spec.connectors = [] if connectors is None else copy.deepcopy(connectors)
         known = {"schema_version", "name", "description", "algorithm", "env", "resources", "search", "stop",
-                 "checkpoint", "ray", "scheduler", "hyperparameters"}
+                 "checkpoint", "ray", "scheduler", "hyperparameters", "connectors"}
         spec.extra = {k: v for k, v in data.items() if k not in known}
         spec.load_problems = problems
         return spec
@@ -189,6 +193,8 @@ class ExperimentSpec:
         out["env"] = _section_dict(self.env)
         out["algorithm"] = self.algorithm
         out["hyperparameters"] = copy.deepcopy(self.hyperparameters)
+        if self.connectors:
+            out["connectors"] = copy.deepcopy(self.connectors)
         out["resources"] = _section_dict(self.resources)
         out["search"] = _section_dict(self.search)
         out["scheduler"] = {"type": self.scheduler.type, **copy.deepcopy(self.scheduler.options)}

@@ -17,7 +17,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from rlstudio.core import catalog, options, trust
+from rlstudio.core import catalog, connectors, options, trust
 from rlstudio.core.domains import as_domain, domain_problems
 from rlstudio.core.problems import Problem
 from rlstudio.core.spec import SCHEDULERS, SEARCH_ALGORITHMS, STOP_KEYS, ExperimentSpec
@@ -77,6 +77,7 @@ def validate(spec: ExperimentSpec, *, deep: bool = False, cluster: ClusterInfo |
         problems += _check_hyperparameters(spec, info)
         if deep and not env_problems:
             problems += _check_spaces(spec, info, trusted)
+    problems += _check_connectors(spec, deep and not env_problems, trusted)
     if deep:
         problems += trust.class_problems(spec, trusted)
     problems += _check_resources(spec, info, cluster)
@@ -127,6 +128,19 @@ def _check_env(spec: ExperimentSpec, deep: bool) -> list[Problem]:
 
 def _check_hyperparameters(spec: ExperimentSpec, info: catalog.AlgorithmInfo) -> list[Problem]:
     return options.check_hyperparameters(spec.hyperparameters, info, _did_you_mean)
+
+
+def _check_connectors(spec: ExperimentSpec, deep: bool, trusted) -> list[Problem]:
+    """The ``connectors:`` pieces: names and parameters always; in deep mode also whether each fits the
+    observations it receives (the env is created once more, only when the file has pieces)."""
+    pieces, out = connectors.parse(spec.connectors)
+    if out or not pieces or not deep:
+        return out
+    try:
+        spaces = probe_env_spaces(spec.env.id, spec.env.entry_point, spec.env.kwargs or {}, trusted)
+    except Exception:  # noqa: BLE001 - the env's own problem is reported by _check_spaces
+        return out
+    return connectors.space_problems(pieces, spaces["observation"])
 
 
 def _check_spaces(spec: ExperimentSpec, info: catalog.AlgorithmInfo, trusted=None) -> list[Problem]:

@@ -9,7 +9,7 @@ from typing import Any
 from ray import tune
 from ray.tune.stopper import Stopper
 
-from rlstudio.core import catalog, trust
+from rlstudio.core import catalog, connectors, trust
 from rlstudio.core.domains import Domain, as_domain, grid_size, pick_dotted
 from rlstudio.core.events import trial_stop_requested
 from rlstudio.core.spec import ExperimentSpec
@@ -50,17 +50,66 @@ def make_custom_env(entry_point: str, env_config: dict):
     return cls(**dict(env_config))
 
 
+WRAPPED_ENV_NAME = "rlstudio-wrapped-env"
+
+
+def make_wrapped_env(env_id: str | None, entry_point: str | None, params: dict, env_config: dict):
+    """The environment wrapped by RLlib's Atari preprocessing (module-level: Ray pickles it to its workers)."""
+    import gymnasium as gym
+    from ray.rllib.env.wrappers.atari_wrappers import wrap_atari_for_new_api_stack
+
+    env = make_custom_env(entry_point, env_config) if entry_point else gym.make(env_id, **dict(env_config))
+    return wrap_atari_for_new_api_stack(env, dim=params["dim"], frameskip=params["frameskip"], framestack=None)
+
+
+def env_to_module_pieces(pieces, env=None, spaces=None, device=None) -> list:
+    """The file's connector pieces as RLlib's ConnectorV2 objects, in order (``env_to_module_connector``)."""
+    from ray.rllib.connectors.env_to_module import MeanStdFilter
+    from ray.rllib.connectors.env_to_module.frame_stacking import FrameStackingEnvToModule
+
+    out = []
+    for piece in pieces:
+        if piece.name == "mean_std_filter":
+            out.append(MeanStdFilter(**piece.params))
+        elif piece.name == "frame_stack":
+            out.append(FrameStackingEnvToModule(num_frames=piece.params["num_frames"]))
+    return out
+
+
+def learner_pieces(pieces, input_observation_space=None, input_action_space=None) -> list:
+    """What the learner needs to see the same observations: frame stacking is rebuilt from the episodes there."""
+    from ray.rllib.connectors.learner.frame_stacking import FrameStackingLearner
+
+    return [FrameStackingLearner(num_frames=p.params["num_frames"]) for p in pieces if p.name == "frame_stack"]
+
+
+def apply_connectors(config, pieces) -> None:
+    pieces = tuple(p for p in pieces if connectors.CONNECTORS[p.name].stage == "env_to_module")
+    if not pieces:
+        return
+    config.env_runners(env_to_module_connector=functools.partial(env_to_module_pieces, pieces))
+    if any(p.name == "frame_stack" for p in pieces):
+        config.training(learner_connector=functools.partial(learner_pieces, pieces))
+
+
 def algorithm_config(spec: ExperimentSpec):
     """The AlgorithmConfig with everything fixed by the spec except the searched hyperparameters."""
     trust.require_trusted(spec)  # every run, resume and final model starts here: no untrusted code past this
     trust.check_classes(spec)
     algo_cls = algorithm_class(spec)
     config = algo_cls.get_default_config()
-    if spec.env.entry_point:
+    pieces, _ = connectors.parse(spec.connectors)  # validated before any run
+    wrapper = next((p for p in pieces if connectors.CONNECTORS[p.name].stage == "env"), None)
+    if wrapper is not None:  # atari_preprocessing wraps the environment itself
+        tune.register_env(WRAPPED_ENV_NAME, functools.partial(make_wrapped_env, spec.env.id, spec.env.entry_point,
+                                                              wrapper.params))
+        config.environment(env=WRAPPED_ENV_NAME, env_config=dict(spec.env.kwargs or {}))
+    elif spec.env.entry_point:
         tune.register_env(CUSTOM_ENV_NAME, functools.partial(make_custom_env, spec.env.entry_point))
         config.environment(env=CUSTOM_ENV_NAME, env_config=dict(spec.env.kwargs or {}))
     else:
         config.environment(env=spec.env.id, env_config=dict(spec.env.kwargs or {}))
+    apply_connectors(config, pieces)
     # every finished episode recorded; the windowed return and its confirmation computed after each iteration
     config.callbacks(callbacks_class=_returns.RLStudioCallbacks)
     setattr(config, _returns.CONFIG_KEY, _returns.settings(
