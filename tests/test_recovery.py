@@ -326,7 +326,8 @@ def test_a_killed_worker_is_retried_from_its_checkpoint_and_a_killed_runner_resu
     ({"algorithm": "random", "num_samples": 4, "seed": 1},
      {"type": "pbt", "perturbation_interval": 2, "mutations": {"lr": {"loguniform": [0.0001, 0.01]}}}),
     ({"algorithm": "grid"}, {"type": "median", "grace_period": 2, "min_samples_required": 2}),
-], ids=["optuna-asha", "random-pbt", "grid-median"])
+    ({"algorithm": "hyperopt", "num_samples": 4, "seed": 1}, {"type": "fifo"}),
+], ids=["optuna-asha", "random-pbt", "grid-median", "hyperopt-fifo"])
 def test_a_search_stopped_mid_way_resumes_to_its_planned_trials(tmp_path, ray_session, search, scheduler):
     lr = {"grid": [0.01, 0.003, 0.001, 0.0001]} if search["algorithm"] == "grid" else {"loguniform": [0.0001, 0.01]}
     data = {**TINY, "hyperparameters": {**TINY["hyperparameters"], "lr": lr},
