@@ -171,10 +171,13 @@ class RaySession:
         res = ray.cluster_resources()
         return ClusterInfo(cpus=float(res.get("CPU", 0)), gpus=float(res.get("GPU", 0)), address=self.address)
 
-    def exit_when_lost(self, on_lost, every: float = 2.0, grace: float = 6.0) -> None:
+    def exit_when_lost(self, on_lost, every: float = 2.0, grace: float | None = None) -> None:
         """End this process when the cluster it joined goes away (its GCS stops answering for ``grace`` seconds):
         a run whose session died would otherwise hang for minutes in Ray's reconnect attempts. ``on_lost()`` runs
-        first (it records why). A session this process started itself dies with it anyway: nothing to watch."""
+        first (it records why). A session this process started itself dies with it anyway: nothing to watch.
+
+        ``grace`` defaults to 6 s for a session on this machine (the app's: a refused connection means it is gone)
+        and 30 s for a cluster elsewhere (a network blip or a head node restarting must not end a long run)."""
         import ray
 
         if self.started_local or not ray.is_initialized():
@@ -182,6 +185,9 @@ class RaySession:
         gcs = parse_address(ray.get_runtime_context().gcs_address)
         if gcs is None:
             return
+        if grace is None:
+            local = gcs.host.startswith("127.") or gcs.host in ("localhost", ray.util.get_node_ip_address())
+            grace = 6.0 if local else 30.0
 
         def watch():
             failing_since = None
