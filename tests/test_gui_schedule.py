@@ -66,3 +66,20 @@ def test_the_schedule_table_edits_the_file_value(qtbot, panel):
     mode_box.setCurrentIndex(mode_box.findData("fixed"))
     mode_box.activated.emit(mode_box.currentIndex())
     assert not editor.isVisible()
+
+
+def test_any_rllib_option_can_be_added_from_the_catalog(qtbot, panel):
+    table, document = panel.table, panel.document
+    items = [table.add_option.itemText(i) for i in range(table.add_option.count())]
+    assert "train_batch_size_per_learner" in items and "model_config.head_fcnet_kernel_initializer" in items
+    assert "sgd_minibatch_size" not in items and "lr_schedule" not in items and "lr" not in items  # shown already
+    index = items.index("train_batch_size_per_learner")
+    table.add_option.setCurrentIndex(index)
+    table.add_option.activated.emit(index)
+    row = [n for n, _ in table.rows].index("train_batch_size_per_learner")
+    assert "Train batch size per individual Learner" in table.table.item(row, 0).toolTip()  # RLlib's own words
+    cell = table.table.cellWidget(row, 2)
+    cell.setText("512")
+    cell.editingFinished.emit()
+    assert document.get_hyperparameter("train_batch_size_per_learner") == 512
+    assert "train_batch_size_per_learner" not in [table.add_option.itemText(i) for i in range(table.add_option.count())]

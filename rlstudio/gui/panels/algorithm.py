@@ -177,11 +177,24 @@ class HyperparameterTable(QWidget):
         self.schedule = ScheduleEditor()
         self.schedule.setVisible(False)
         self.schedule.schedule_edited.connect(self._on_schedule_edited)
+        # every other option RLlib's config takes (from the generated catalog), added as a row when chosen
+        self.add_option = QComboBox()
+        self.add_option.setObjectName("hyperparameters.add")
+        self.add_option.setAccessibleName("Add an RLlib option")
+        self.add_option.setToolTip("Any other training option of this algorithm in RLlib (old-API-stack and "
+                                   "deprecated ones are left out). Type to search.")
+        self.add_option.setEditable(True)
+        self.add_option.lineEdit().setPlaceholderText("Add an RLlib option…")
+        self.add_option.activated.connect(self._on_add_option_activated)
+        self.added: list[str] = []  # options chosen here that have no value yet
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.add_option, 1)
+        bottom.addWidget(self.advanced)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
         layout.addWidget(self.schedule)
-        layout.addWidget(self.advanced)
+        layout.addLayout(bottom)
         document.changed.connect(self._on_document_changed)
         document.validated.connect(self._on_document_validated)
         self.rebuild()
@@ -189,6 +202,26 @@ class HyperparameterTable(QWidget):
     def _algorithm(self) -> catalog.AlgorithmInfo | None:
         name = self.document.spec.algorithm
         return catalog.algorithm_info(name) if isinstance(name, str) else None
+
+    def _fill_add_option(self, info: catalog.AlgorithmInfo | None, shown: set[str]) -> None:
+        names = [] if info is None or info.custom else sorted(
+            n for n in catalog.current_options(info.name) if n not in shown and n not in catalog.RESERVED_OPTIONS)
+        names += [f"model_config.{k}" for k in catalog.model_config_keys() if f"model_config.{k}" not in shown]
+        self.add_option.blockSignals(True)
+        self.add_option.clear()
+        self.add_option.addItems(names)
+        self.add_option.setCurrentIndex(-1)
+        self.add_option.blockSignals(False)
+
+    def _on_add_option_activated(self, index: int) -> None:
+        name = self.add_option.itemText(index)
+        if index < 0 or not name or name in {n for n, _ in self.rows}:
+            return
+        self.added.append(name)
+        self.rebuild()
+        row = [n for n, _ in self.rows].index(name)
+        self.table.setCurrentCell(row, 2)
+        self.table.cellWidget(row, 2).edit.setFocus()
 
     def _takes_schedule(self, name: str) -> bool:
         info = self._algorithm()
@@ -212,7 +245,9 @@ class HyperparameterTable(QWidget):
                 rows += [(f"model_config.{k}", None) for k in value if f"model_config.{k}" not in known]
             elif name not in known:
                 rows.append((name, None))
+        rows += [(name, None) for name in self.added if name not in {n for n, _ in rows}]
         self.rows = rows
+        self._fill_add_option(info, {n for n, _ in rows})
         self.table.setRowCount(len(rows))
         for r, (name, param) in enumerate(rows):
             label = QTableWidgetItem(param.label if param else name)
@@ -306,6 +341,8 @@ class HyperparameterTable(QWidget):
                 "</p><p>RL Studio passes it to RLlib as written.</p>")
 
     def _on_document_changed(self, path: str) -> None:
+        if path in ("", "algorithm"):
+            self.added = []  # rows added for another algorithm or file
         if path in ("", "algorithm") or (path.startswith("hyperparameters.")
                                          and path.split(".", 1)[1] not in {n for n, _ in self.rows}):
             self.rebuild()
