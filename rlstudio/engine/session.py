@@ -58,6 +58,43 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
                            f"cluster's head node is running.") from None
 
 
+def check_authorised(address: str, token: str | None = None, timeout: float = 5.0) -> None:
+    """Ask the cluster's GCS one cheap question with this process's token (seconds): a wrong or missing token is
+    refused at once, where ``ray.init`` would retry for ~20 s and then only say it could not connect. Call it
+    after the auth environment is set (``_apply_auth_environment``)."""
+    ep = parse_address(address)
+    if ep is None:
+        return
+    import grpc
+    from ray._private.grpc_utils import init_grpc_channel
+    from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+
+    channel = init_grpc_channel(f"{ep.host}:{ep.port}")
+    try:
+        gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel).GetClusterId(
+            gcs_service_pb2.GetClusterIdRequest(), timeout=timeout)
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+            if token:
+                given = "the token given"
+            elif os.environ.get("RAY_AUTH_TOKEN"):
+                given = "the token in RAY_AUTH_TOKEN"
+            elif (Path.home() / ".ray" / "auth_token").exists():
+                given = f"the token in {Path.home() / '.ray' / 'auth_token'}"
+            else:
+                given = "a connection without a token"
+            raise SessionError(f"the Ray cluster at {address} refused {given}: it uses token authentication. "
+                               "Give the cluster's token (Settings → Token, or RAY_AUTH_TOKEN / RLSTUDIO_RAY_TOKEN "
+                               "for the command line); on the head node `ray get-auth-token` prints it.") from None
+        if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise SessionError(f"something listens at {address} but did not answer as a Ray cluster within "
+                               f"{timeout:.0f} s: is it the head node's GCS port (what `ray start --head` printed, "
+                               f"6379 by default), and Ray {_ray_version()}?") from None
+        # anything else: ray.init gives its own answer
+    finally:
+        channel.close()
+
+
 def auth_environment(token: str | None = None) -> dict[str, str]:
     """Environment a driver needs to join a token-authenticated cluster (Ray 2.60 enables tokens by default)."""
     env = {}
@@ -157,6 +194,7 @@ class RaySession:
         else:
             check_reachable(self.address)
             _apply_auth_environment(auth_environment(self.token))
+            check_authorised(self.address, self.token)
             try:
                 ray.init(address=self.address, **common)
             except Exception as exc:  # noqa: BLE001 - Ray raises many types for "could not connect"
@@ -166,10 +204,7 @@ class RaySession:
         return self.cluster_info()
 
     def cluster_info(self) -> ClusterInfo:
-        import ray
-
-        res = ray.cluster_resources()
-        return ClusterInfo(cpus=float(res.get("CPU", 0)), gpus=float(res.get("GPU", 0)), address=self.address)
+        return ClusterInfo.from_status(cluster_status(), address=self.address)
 
     def exit_when_lost(self, on_lost, every: float = 2.0, grace: float | None = None) -> None:
         """End this process when the cluster it joined goes away (its GCS stops answering for ``grace`` seconds):
@@ -272,7 +307,8 @@ class SessionHost:
                 raise SessionError(f"the Ray session did not start within {timeout:.0f} s{where}")
             raise SessionError(msg["error"])
         self.address = msg["address"]
-        self.info = ClusterInfo(cpus=msg["cpus"], gpus=msg["gpus"], address=self.address)
+        self.info = ClusterInfo(cpus=msg["cpus"], gpus=msg["gpus"], address=self.address,
+                                nodes=ClusterInfo.from_status(msg["status"]).nodes if msg.get("status") else ())
         #: environment for runners attached to this session
         self.runner_env = dict(RUNNER_ENV) if msg.get("warm_workers") else {}
         return self.info
@@ -413,17 +449,34 @@ def _ray_version() -> str:
 
 
 def cluster_status() -> dict:
-    """Nodes and resources of the cluster this process is connected to."""
+    """Nodes and resources of the cluster this process is connected to: totals, and ``node_list`` with each
+    node's id, address and resources (total and available), alive or not (a dead node stays listed)."""
     import ray
+    from ray._private import state as ray_state
 
     total, available = ray.cluster_resources(), ray.available_resources()
-    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    nodes = ray.nodes()
+    try:
+        free_per_node = ray_state.available_resources_per_node()
+    except Exception:  # noqa: BLE001 - a private API (Ray 2.60): without it a node shows its totals only
+        free_per_node = {}
 
-    def pair(key):
-        return {"total": float(total.get(key, 0)), "available": float(available.get(key, 0))}
+    def pair(key, tot=total, avail=available):
+        return {"total": float(tot.get(key, 0)), "available": float(avail.get(key, 0))}
 
-    return {"nodes": len(nodes), "cpus": pair("CPU"), "gpus": pair("GPU"), "memory": pair("memory"),
-            "object_store_memory": pair("object_store_memory")}
+    node_list = []
+    for n in nodes:
+        res = n.get("Resources") or {}
+        free = free_per_node.get(n["NodeID"], res if n.get("Alive") else {})
+        ip = n.get("NodeManagerAddress")
+        node_list.append({"node_id": n["NodeID"], "address": f"{ip}:{n.get('NodeManagerPort')}", "ip": ip,
+                          "alive": bool(n.get("Alive")),
+                          "head": "node:__internal_head__" in res,
+                          **{key: pair(name, res, free) for key, name in (
+                              ("cpus", "CPU"), ("gpus", "GPU"), ("memory", "memory"),
+                              ("object_store_memory", "object_store_memory"))}})
+    return {"nodes": sum(1 for n in nodes if n.get("Alive")), "cpus": pair("CPU"), "gpus": pair("GPU"),
+            "memory": pair("memory"), "object_store_memory": pair("object_store_memory"), "node_list": node_list}
 
 
 def _host_main(argv: list[str]) -> int:
@@ -466,7 +519,8 @@ def _host_main(argv: list[str]) -> int:
         if args.probe:
             say(status=cluster_status())
             return 0
-        say(address=address, cpus=info.cpus, gpus=info.gpus, pid=os.getpid(), warm_workers=session.warm_workers)
+        say(address=address, cpus=info.cpus, gpus=info.gpus, pid=os.getpid(), warm_workers=session.warm_workers,
+            status=cluster_status())
         for line in sys.stdin:
             command, _, arg = line.strip().partition(" ")
             if command == "status":

@@ -1,12 +1,31 @@
-"""The cluster panel: where the Ray session runs and how much of it the run is using right now."""
+"""The cluster panel: where the Ray session runs, how much of it is in use right now, and each node: its address,
+CPUs/GPUs/memory in use of its total, and the run's trials on it.
+
+The figures come from the session's helper process (engine/session.py ``cluster_status``, asked every few seconds
+through gui/bridge.py's SessionController); which trial runs where comes from the run's event log (the node each
+``trial_started``/``trial_resumed`` records). This process never imports Ray.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QFormLayout, QHeaderView, QLabel, QProgressBar, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+NODE_COLUMNS = ("Node", "CPUs", "GPUs", "Memory", "Trials")
 
 
 def _gib(value: float) -> str:
     return f"{value / 2**30:.1f} GiB"
+
+
+def _used_of(pair: dict, memory: bool = False) -> str:
+    total, available = float(pair.get("total", 0)), float(pair.get("available", 0))
+    used = max(total - available, 0.0)
+    if total <= 0:
+        return "none"
+    return f"{_gib(used)} of {_gib(total)}" if memory else f"{used:g} of {total:g}"
 
 
 class ClusterPanel(QWidget):
@@ -30,15 +49,27 @@ class ClusterPanel(QWidget):
             bar.setFormat("-")
             self.bars[key] = bar
             form.addRow(f"{label}:", bar)
+        self.node_table = QTableWidget(0, len(NODE_COLUMNS))
+        self.node_table.setObjectName("cluster-nodes")
+        self.node_table.setHorizontalHeaderLabels(NODE_COLUMNS)
+        self.node_table.verticalHeader().hide()
+        self.node_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.node_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.node_table.horizontalHeader().setStretchLastSection(True)
+        self.node_table.setToolTip("Each machine (Ray node) of the session: resources in use of its total, and "
+                                   "the trials of the run shown that run on it.")
         layout = QVBoxLayout(self)
         layout.addWidget(self.where)
         layout.addLayout(form)
-        layout.addStretch(1)
+        layout.addWidget(self.node_table, 1)
+        self._status: dict = {}
+        self._trial_nodes: dict[str, str] = {}  # running trial id -> node id
 
     def set_session_text(self, text: str) -> None:
         self.where.setText(text)
 
     def set_status(self, status: dict) -> None:
+        self._status = status
         self.nodes.setText(str(status.get("nodes", "-")))
         for key, bar in self.bars.items():
             pair = status.get(key) or {}
@@ -55,3 +86,65 @@ class ClusterPanel(QWidget):
                 bar.setFormat(f"{used:g} of {total:g}")
             else:
                 bar.setFormat(f"{_gib(used)} of {_gib(total)}")
+        self._fill_nodes()
+
+    def set_run_state(self, state) -> None:
+        """Which of the run's trials run on which node (from its event log); only running ones are counted."""
+        nodes = {tid: t.node_id for tid, t in state.trials.items()
+                 if t.node_id and t.status in ("running", "retrying")} if state is not None else {}
+        if nodes != self._trial_nodes:
+            self._trial_nodes = nodes
+            self._fill_nodes()
+
+    def _fill_nodes(self) -> None:
+        node_list = self._status.get("node_list") or []
+        # alive nodes first, the head first among them
+        node_list = sorted(node_list, key=lambda n: (not n.get("alive", True), not n.get("head"), n.get("address")))
+        self.node_table.setRowCount(len(node_list))
+        for row, node in enumerate(node_list):
+            trials = sorted(tid for tid, nid in self._trial_nodes.items() if nid == node.get("node_id"))
+            name = node.get("address", "?") + (" (head)" if node.get("head") else "")
+            alive = node.get("alive", True)
+            if not alive:
+                name += " — dead"  # Ray keeps a node that died listed; it offers nothing any more
+            cells = (name, *((_used_of(node.get("cpus") or {}), _used_of(node.get("gpus") or {}),
+                              _used_of(node.get("memory") or {}, memory=True)) if alive else ("-",) * 3),
+                     f"{len(trials)}: {', '.join(trials)}" if trials else "0")
+            for column, text in enumerate(cells):
+                item = self.node_table.item(row, column)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.node_table.setItem(row, column, item)
+                item.setText(text)
+                item.setToolTip(f"node id {node.get('node_id', '?')}" if column == 0 else "")
+                item.setForeground(QBrush(QColor("#b22")) if not node.get("alive", True) else QBrush())
+                item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+
+if __name__ == "__main__":  # python -m rlstudio.gui.panels.cluster --demo: the panel alone, with a made-up cluster
+    import sys
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv)
+    panel = ClusterPanel()
+    gib = 2**30
+
+    def node(nid, address, cpus, used, head=False, alive=True):
+        return {"node_id": nid, "address": address, "head": head, "alive": alive,
+                "cpus": {"total": cpus, "available": cpus - used}, "gpus": {"total": 0, "available": 0},
+                "memory": {"total": 8 * gib, "available": 6 * gib}}
+
+    panel.set_session_text("Ray session: ready, 3 CPUs, no GPU (cluster 10.0.0.5:6379)")
+    panel.set_status({"nodes": 2, "cpus": {"total": 3, "available": 1}, "gpus": {"total": 0, "available": 0},
+                      "memory": {"total": 16 * gib, "available": 12 * gib},
+                      "node_list": [node("a1" * 28, "10.0.0.5:40001", 2, 1, head=True),
+                                    node("b2" * 28, "10.0.0.6:40001", 1, 1),
+                                    node("c3" * 28, "10.0.0.7:40001", 1, 0, alive=False)]})
+    panel.set_run_state(SimpleNamespace(trials={
+        "t1": SimpleNamespace(node_id="a1" * 28, status="running"),
+        "t2": SimpleNamespace(node_id="b2" * 28, status="running")}))
+    panel.resize(520, 420)
+    panel.show()
+    sys.exit(app.exec())

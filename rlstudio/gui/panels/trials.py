@@ -26,14 +26,17 @@ class TrialsModel(QAbstractTableModel):
         self.colors: dict[str, QColor] = {}
         self.best: str | None = None
         self.seeded = False  # trials of one configuration with several seeds: Group and Seed columns
+        self.multi_node = False  # the trials ran on more than one Ray node: a Node column
 
     def set_state(self, state, colors: dict[str, QColor] | None = None) -> None:
         ids = sorted(state.trials)
         params = self._searched(state)
         seeded = any(t.group not in (None, t.trial_id) for t in state.trials.values())
-        if ids != self.trial_ids or params != self.params or seeded != self.seeded:
+        multi_node = len({t.node_id for t in state.trials.values() if t.node_id}) > 1
+        if ids != self.trial_ids or params != self.params or seeded != self.seeded or multi_node != self.multi_node:
             self.beginResetModel()
             self.state, self.trial_ids, self.params, self.seeded = state, ids, params, seeded
+            self.multi_node = multi_node
             self.endResetModel()
         else:
             self.state = state
@@ -53,7 +56,8 @@ class TrialsModel(QAbstractTableModel):
         return names
 
     def columns(self) -> list[str]:
-        return [*self.FIXED, *(("Group", "Seed") if self.seeded else ()), *self.params, *self.TAIL]
+        return [*self.FIXED, *(("Node",) if self.multi_node else ()), *(("Group", "Seed") if self.seeded else ()),
+                *self.params, *self.TAIL]
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.trial_ids)
@@ -76,6 +80,7 @@ class TrialsModel(QAbstractTableModel):
             sort = role == Qt.ItemDataRole.UserRole
             evaluation = trial.evaluation
             value = {"Trial": trial.trial_id, "Status": status_text(trial), "Group": trial.group, "Seed": trial.seed,
+                     "Node": node_text(trial),
                      "Iteration": trial.iteration, "Timesteps": trial.timesteps, "Return": trial.current_return,
                      "Episodes": trial.return_episodes,
                      "Evaluated": evaluation.get("return_mean") if evaluation else None,
@@ -107,6 +112,9 @@ class TrialsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == "Status" and trial.retries:
             return "\n".join(f"Failure {r.get('failures', i + 1)}: {r.get('message', '')} — started again from its "
                              f"last checkpoint" for i, r in enumerate(trial.retries))
+        if role == Qt.ItemDataRole.ToolTipRole and column == "Node" and trial.node_id:
+            return f"Ray node {trial.node_id} at {trial.node_ip or 'an unknown address'} (where the trial's main " \
+                   f"process runs; a trial restarted after a crash may move to another node)"
         if role == Qt.ItemDataRole.ToolTipRole and column in ("Return", "Episodes"):
             window = stop.get("return_window") or 20
             return (f"The mean return of the trial's last {window} finished episodes (fewer while fewer have "
@@ -129,6 +137,13 @@ class TrialsModel(QAbstractTableModel):
 def retries(trial) -> str:
     return "".join(f"Failure {r.get('failures', i + 1)} (started again from its last checkpoint): "
                    f"{r.get('message', '')}\n" for i, r in enumerate(trial.retries)) + ("\n" if trial.retries else "")
+
+
+def node_text(trial) -> str | None:
+    """The node's IP address and the start of its id: nodes on one machine share the address."""
+    if not trial.node_id:
+        return None
+    return f"{trial.node_ip or '?'} ({trial.node_id[:6]})"
 
 
 def status_text(trial) -> str:
