@@ -476,3 +476,38 @@ def test_the_app_attaches_to_a_live_run_it_did_not_start_and_reports_a_killed_on
             r.kill()
             r.communicate()
         procs.reap_detached()
+
+
+OWNER = r'''
+import json, os, subprocess, sys, time
+from rlstudio.engine.session import SessionHost
+
+host = SessionHost(num_cpus=1)
+host.start()
+warm = subprocess.Popen([sys.executable, "-m", "rlstudio.engine.runner", "--serve", "--address", host.address],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+                        env={**os.environ, **host.runner_env})
+assert json.loads(warm.stdout.readline())["ready"]
+print(json.dumps({"session": host.pids(), "warm": warm.pid}), flush=True)
+time.sleep(600)
+'''
+
+
+@ray
+def test_an_idle_session_and_warm_runner_end_within_seconds_when_their_app_is_killed(tmp_path):
+    """Nothing to carry on for: the warm runner sees its input close and exits, then the session helper, with no
+    run attached, ends Ray."""
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(owner.stdout.readline())
+        watched = tree([info["warm"], *info["session"]])
+        owner.kill()
+        killed = time.monotonic()
+        while procs.still_alive(sorted(watched)) and time.monotonic() - killed < 30:
+            time.sleep(0.25)
+        gone = time.monotonic() - killed
+        print(f"an idle session and its warm runner ended {gone:.1f} s after their app was killed")
+        assert procs.still_alive(sorted(watched)) == [] and gone < 15
+    finally:
+        owner.kill()
+        owner.communicate()
