@@ -161,3 +161,31 @@ def test_the_experiment_a_real_run_used_is_the_form_as_shown(qtbot, monkeypatch,
     finally:
         w.document.dirty = False
         w.close()
+
+
+def test_the_trials_table_lists_queued_trials_as_pending_from_the_start(qtbot):
+    from rlstudio.core.events import ExperimentState
+    from rlstudio.gui.panels.trials import TrialsPanel
+
+    state = ExperimentState.replay([
+        {"event": "experiment_started", "time": 0.0, "planned_trials": 4,
+         "spec": {"stop": {"iterations": 10}, "resources": {"max_concurrent_trials": 2}}},
+        {"event": "trial_started", "trial_id": "x_00000", "time": 1.0, "config": {"lr": 0.001}},
+        {"event": "trial_started", "trial_id": "x_00001", "time": 1.0, "config": {"lr": 0.0005}},
+        {"event": "trial_result", "trial_id": "x_00000", "time": 2.0, "iteration": 3, "timesteps": 768,
+         "return_window": 30.0, "return_episodes": 12, "time_s": 1.0}])
+    panel = TrialsPanel()
+    qtbot.addWidget(panel)
+    panel.set_state(state)
+    model = panel.model
+    assert model.rowCount() == 4
+    status = model.columns().index("Status")
+    assert [model.index(r, status).data() for r in range(4)] == ["running", "running", "pending", "pending"]
+    assert model.index(2, 0).data() == "(queued)" and "free slot" in model.index(2, status).data(
+        Qt.ItemDataRole.ToolTipRole)
+    panel.view.selectRow(panel.proxy.mapFromSource(model.index(3, 0)).row())  # not selectable: nothing to act on
+    assert panel.selected() is None
+    state.apply({"event": "trial_completed", "trial_id": "x_00000", "time": 3.0, "iteration": 3})
+    state.apply({"event": "trial_started", "trial_id": "x_00002", "time": 4.0, "config": {"lr": 0.0003}})
+    panel.set_state(state)
+    assert model.rowCount() == 4 and [model.index(r, status).data() for r in range(4)][-1] == "pending"

@@ -21,6 +21,8 @@ EXPERIMENT_STARTED = "experiment_started"
 EXPERIMENT_RESUMED = "experiment_resumed"
 EXPERIMENT_STOPPED = "experiment_stopped"  # interrupted; resumable
 EXPERIMENT_FINISHED = "experiment_finished"
+#: Tune made the trial (its configuration is known) but it waits for a free slot (max_concurrent_trials)
+TRIAL_PENDING = "trial_pending"
 TRIAL_STARTED = "trial_started"
 TRIAL_RESUMED = "trial_resumed"
 TRIAL_RESULT = "trial_result"
@@ -170,6 +172,9 @@ class TrialState:
     #: the Ray node the trial runs (or last ran) on: its id and IP address (``trial_started``/``trial_resumed``)
     node_id: str | None = None
     node_ip: str | None = None
+    #: when the trial (last) started, and when it completed or errored (event times): measured durations
+    started_at: float | None = None
+    ended_at: float | None = None
     _scanned: int = field(default=0, repr=False, compare=False)
     _best: float | None = field(default=None, repr=False, compare=False)
     _current: float | None = field(default=None, repr=False, compare=False)
@@ -284,7 +289,12 @@ class ExperimentState:
             self.evaluations.append(ev)
         elif tid is not None:
             trial = self.trials.setdefault(tid, TrialState(tid))
-            if kind in (TRIAL_STARTED, TRIAL_RESUMED):
+            if kind == TRIAL_PENDING:
+                if ev.get("config") and not trial.config:
+                    trial.config = ev["config"]
+                trial.seed = ev.get("seed", trial.seed)
+                trial.group = ev.get("group") or trial.group or tid
+            elif kind in (TRIAL_STARTED, TRIAL_RESUMED):
                 if ev.get("config"):
                     trial.config = ev["config"]
                 trial.seed = ev.get("seed", trial.seed)
@@ -292,6 +302,7 @@ class ExperimentState:
                 if ev.get("node_id"):  # a retried or resumed trial may land on another node
                     trial.node_id, trial.node_ip = ev["node_id"], ev.get("node_ip")
                 trial.status = "running"
+                trial.started_at = ev.get("time")
             elif kind == TRIAL_RESULT:
                 trial.results.append({k: v for k, v in ev.items() if k not in ("event", "trial_id")})
                 if trial.status == "pending":
@@ -302,6 +313,7 @@ class ExperimentState:
                 trial.checkpoints.append({"iteration": ev.get("iteration"), "path": ev.get("path"),
                                           "timesteps": ev.get("timesteps")})
             elif kind == TRIAL_COMPLETED:
+                trial.ended_at = ev.get("time")
                 trial.status = {REASON_SCHEDULER: "early_stopped", REASON_USER: "user_stopped"}.get(
                     ev.get("reason"), "completed")
             elif kind == TRIAL_DISCARDED:
@@ -310,10 +322,19 @@ class ExperimentState:
                 trial.retries.append({k: v for k, v in ev.items() if k not in ("event", "trial_id")})
                 trial.status = "retrying"
             elif kind == TRIAL_ERRORED:
+                trial.ended_at = ev.get("time")
                 trial.status = "errored"
                 trial.error = ev.get("message")
                 trial.traceback = ev.get("traceback")
                 trial.hint = ev.get("hint")
+
+    @property
+    def queued_trials(self) -> int:
+        """Planned trials Tune has not made yet: with "trials at the same time" set, Tune makes the next one only
+        when a slot frees, so until then they exist only as a count (shown as pending from the start)."""
+        if self.status != "running" or not self.planned_trials:
+            return 0
+        return max(self.planned_trials - len(self.trials), 0)
 
     def best_trial(self) -> TrialState | None:
         """The trial with the highest final return (confirmation evaluation, else last windowed return)."""
@@ -351,14 +372,70 @@ def progress_fraction(trial: TrialState, stop: dict) -> float:
     return min(max(fractions), 1.0) if fractions else 0.0
 
 
+#: seconds from a free slot to the next trial's start, until the run has measured its own (bench/next_trial.py)
+DEFAULT_TRIAL_START_S = 3.0
+
+
+def _trial_seconds(trial: TrialState) -> float | None:
+    """How long the trial has run (its own clock when the runner reports it, else event times)."""
+    last = trial.last
+    if last.get("time_s") is not None:
+        return float(last["time_s"])
+    if trial.started_at is not None and last.get("time") is not None:
+        return max(float(last["time"]) - trial.started_at, 0.0)
+    return None
+
+
+def trial_start_seconds(state: ExperimentState) -> float:
+    """The median time from a trial's end to the next trial's start in this run (the slot's idle time)."""
+    starts = sorted(t.started_at for t in state.trials.values() if t.started_at is not None)
+    gaps = []
+    for end in sorted(t.ended_at for t in state.trials.values() if t.ended_at is not None):
+        later = [s for s in starts if s >= end]
+        if later:
+            gaps.append(later[0] - end)
+            starts.remove(later[0])
+    if not gaps:
+        return DEFAULT_TRIAL_START_S
+    gaps.sort()
+    return gaps[len(gaps) // 2]
+
+
 def eta_seconds(state: ExperimentState, now: float | None = None) -> float | None:
-    """Remaining seconds, from the mean progress rate of the trials so far (None until it can be told)."""
+    """Remaining seconds, from measured times: each running trial's own rate toward its nearest stop criterion
+    (its elapsed time over its progress; the run's start-up and queueing do not count), and for the trials still
+    to start, a measured trial's length plus the measured slot idle time, placed on the free slots one after
+    another (``max_concurrent_trials`` at a time). None until a trial has made progress.
+
+    A return target can end trials sooner: the estimate is an upper bound then (progress toward the target
+    counts, so it shrinks as the return climbs)."""
     stop = state.spec.get("stop", {}) if state.spec else {}
     planned = state.planned_trials or len(state.trials)
     if not planned or state.started is None:
         return None
-    done = sum(progress_fraction(t, stop) for t in state.trials.values())
-    if done <= 0:
+    now = now if now is not None else time.time()
+    remaining, lengths = [], []
+    for t in state.trials.values():
+        elapsed = _trial_seconds(t)
+        if t.status in FINISHED_STATUSES:
+            if elapsed:
+                lengths.append(elapsed)
+            continue
+        f = progress_fraction(t, stop)
+        if t.status != "running" or f <= 0 or not elapsed:
+            continue
+        lengths.append(elapsed / f)
+        since = max(now - float(t.last.get("time") or now), 0.0)  # the time since its last result counts too
+        remaining.append(max(elapsed * (1 - f) / f - since, 0.0))
+    if not lengths:
         return None
-    elapsed = (now or time.time()) - state.started
-    return max(elapsed * (planned - done) / done, 0.0)
+    waiting = planned - len(remaining) - sum(t.status in FINISHED_STATUSES for t in state.trials.values())
+    if waiting <= 0:
+        return max(remaining, default=0.0)
+    at_once = ((state.spec or {}).get("resources") or {}).get("max_concurrent_trials") or max(len(remaining), 1)
+    slots = sorted(remaining + [0.0] * max(int(at_once) - len(remaining), 0))[:max(int(at_once), 1)]
+    each = sum(lengths) / len(lengths) + trial_start_seconds(state)
+    for _ in range(waiting):
+        slots.sort()
+        slots[0] += each
+    return max(slots)

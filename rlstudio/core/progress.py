@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import time
 
-from rlstudio.core.events import FINISHED_STATUSES, ExperimentState, eta_seconds, progress_fraction
+import math
+
+from rlstudio.core.events import (DEFAULT_TRIAL_START_S, FINISHED_STATUSES, ExperimentState, eta_seconds,
+                                  progress_fraction)
+
+#: steps per second a trial of a small policy-gradient run makes while it shares 2 cores with another trial and
+#: the app (the issue-13 run: the article's 3-trial CartPole grid, 80,000-step trials two at a time, took 2 min
+#: 12 s, ~1,300 steps/s each; one fast-CartPole trial alone makes ~4,400, bench/returns_overhead.py). Used only
+#: for the plan before a run, as an upper bound ("at most about"), and the plan says it is an assumption
+ASSUMED_STEPS_PER_S = 1300
+#: a run's own start-up before its first trial (connect, build the Tuner): measured 3-7 s on 2 cores
+RUN_START_S = 5.0
 
 #: a trial's status in words
 STATUS_TEXT = {"pending": "pending", "running": "running", "completed": "finished",
@@ -32,6 +43,40 @@ def fmt_number(value) -> str:
     return str(value)
 
 
+def eta_text(state: ExperimentState, now: float | None = None) -> str:
+    """"ETA 1m20s", or "ETA up to 1m20s" when a return target can end trials sooner."""
+    eta = eta_seconds(state, now)
+    if eta is None:
+        return "ETA --"
+    target = ((state.spec or {}).get("stop") or {}).get("episode_return_mean")
+    return f"ETA {'up to ' if target is not None else ''}{fmt_duration(eta)}"
+
+
+def plan_text(trials: int, at_once: int | None, steps: float | None, time_cap_s: float | None,
+              target: float | None, steps_per_s: float = ASSUMED_STEPS_PER_S) -> str:
+    """The plan before a run: how many trials, how many must run one after another (waves = ceil(trials /
+    at_once)), and how long at most at an assumed speed, said as an assumption; "up to" when a return target can
+    end trials sooner."""
+    text = f"{trials} trial{'s' if trials != 1 else ''}"
+    text += f" × up to {steps:,.0f} timesteps" if steps else ""
+    seconds = steps / steps_per_s if steps else None
+    if time_cap_s:
+        seconds = min(seconds, time_cap_s) if seconds else time_cap_s
+    if at_once is not None:
+        if at_once == 0:
+            return text + ", but no trial fits this session (see Workers)."
+        waves = math.ceil(trials / at_once)
+        text += (f", {min(at_once, trials)} at a time" + (f": {waves} rounds one after another" if waves > 1 else ""))
+        if seconds:
+            total = RUN_START_S + waves * (seconds + DEFAULT_TRIAL_START_S)
+            text += f"; at most about {fmt_duration(total)} on this session"
+            text += f" (at an assumed {steps_per_s:,.0f} timesteps/s per trial)" if steps and (
+                not time_cap_s or steps / steps_per_s < time_cap_s) else " (the time limit)"
+    if target is not None:
+        text += f". Each trial stops early at mean return {target:g}, so it may take much less"
+    return text + "."
+
+
 def _bar(fraction: float, width: int = 12) -> str:
     filled = int(round(fraction * width))
     return "#" * filled + "." * (width - filled)
@@ -46,7 +91,10 @@ def render(state: ExperimentState, now: float | None = None, width: int = 100) -
     planned = state.planned_trials or len(state.trials)
     best = state.best_trial()
     header = (f"{state.name or 'experiment'}: {state.status}, {done}/{planned} trials done, "
-              f"elapsed {fmt_duration(elapsed)}, ETA {fmt_duration(eta_seconds(state, now))}")
+              f"elapsed {fmt_duration(elapsed)}, {eta_text(state, now)}")
+    queued = state.queued_trials
+    if queued:
+        header += f", {queued} waiting for a free slot"
     lines.append(header)
     if best is not None:
         params = ", ".join(f"{k}={fmt_number(v)}" for k, v in best.config.items())

@@ -15,6 +15,7 @@ import math
 import os
 import re
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -98,6 +99,7 @@ class EventLogCallback:
         self._writer: EventWriter | None = None
         self._logged_iteration: dict[str, int] = {}
         self._started: set[str] = set()
+        self._pending: set[str] = set()  # announced as pending (trial_pending)
         self._stopper = None
 
     def __getstate__(self):
@@ -113,6 +115,8 @@ class EventLogCallback:
             tid = e.get("trial_id")
             if e.get("event") == ev.TRIAL_STARTED:
                 self._started.add(tid)
+            elif e.get("event") == ev.TRIAL_PENDING:
+                self._pending.add(tid)
             elif e.get("event") == ev.TRIAL_RESULT and e.get("iteration") is not None:
                 self._logged_iteration[tid] = max(self._logged_iteration.get(tid, 0), e["iteration"])
 
@@ -133,6 +137,17 @@ class EventLogCallback:
         from rlstudio.engine.seeds import GROUP_KEY
 
         return {"seed": trial.config.get("seed"), "group": trial.config.get(GROUP_KEY) or trial.trial_id}
+
+    def _announce_pending(self, trials) -> None:
+        """Trials Tune has made that wait for resources or a free slot: logged once, so the Trials table lists
+        them as pending with their values (Tune 2.60 has no callback for a trial being added)."""
+        from ray.tune.experiment import Trial
+
+        for trial in trials or ():
+            tid = trial.trial_id
+            if trial.status == Trial.PENDING and tid not in self._started and tid not in self._pending:
+                self._pending.add(tid)
+                self.writer.emit(ev.TRIAL_PENDING, trial_id=tid, config=self._sampled(trial), **self._group(trial))
 
     def on_trial_start(self, iteration, trials, trial, **info):
         tid = trial.trial_id
@@ -195,7 +210,8 @@ class EventLogCallback:
 
     # the rest of the protocol: nothing to log
     def on_step_begin(self, **info): ...
-    def on_step_end(self, **info): ...
+    def on_step_end(self, iteration=None, trials=None, **info):
+        self._announce_pending(trials)
     def on_trial_restore(self, **info): ...
     def on_trial_save(self, **info): ...
     def on_experiment_end(self, **info): ...
@@ -300,13 +316,21 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
     from rlstudio.engine.session import RaySession, SessionError
 
     write_runner_pid(folder)  # how the app (re)attaches to this run, and tells a killed runner from a live one
-    session = RaySession(address, num_cpus=spec.ray.num_cpus, token=token)
+    # a session of its own (`rlstudio run` without --address) is warm like the app's: workers that imported torch
+    # and RLlib at start, ready for each trial (without them a free slot idled ~4.3 s per trial: next_trial.py)
+    own = address == "local"
+    session = RaySession(address, num_cpus=spec.ray.num_cpus, token=token, warm_workers=own)
     try:
         try:
             cluster = session.start()
         except SessionError as exc:
             writer.emit(ev.RUNNER_ERROR, message=str(exc))
             return EXIT_FAILED
+        if own:
+            from rlstudio.engine.session import prestart_workers
+
+            os.environ["RLSTUDIO_WARM_WORKERS"] = "1"
+            os.environ["RLSTUDIO_PRESTARTED"] = str(prestart_workers())
         session.exit_when_lost(lambda: writer.emit(
             ev.RUNNER_ERROR, message=f"the Ray session at {address} ended while the experiment ran. What was "
                                      "saved is kept: resume the experiment to continue from its last checkpoints.",
@@ -323,6 +347,40 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
     finally:
         session.shutdown()
         clear_runner_pid(folder)
+
+
+def _warm_worker_top_up(planned: int):
+    """A Tune callback that keeps one pre-started, pre-imported worker ready while trials wait to start.
+
+    A trial actor takes one idle worker and the worker ends with the trial. The warm runner pre-starts one per
+    CPU (``serve``), so the trials after the first wave found none: each waited for a new worker to start and
+    import torch and RLlib (~4.5 s on 2 cores, 14 s while the app drew curves and played rollouts) while its slot
+    sat idle (bench/next_trial.py). Each trial that starts now orders its successor's worker, as long as planned
+    trials remain that no pre-started worker is left for."""
+    from ray import tune
+
+    class _WarmWorkerTopUp(tune.Callback):
+        def __init__(self):
+            self.planned = planned
+            self.spare = int(os.environ.get("RLSTUDIO_PRESTARTED", "0") or 0)  # ready workers not taken yet
+            self.started: set[str] = set()
+
+        def on_trial_start(self, iteration, trials, trial, **info):
+            if trial.trial_id in self.started:
+                return
+            self.started.add(trial.trial_id)
+            self.spare = max(self.spare - 1, 0)  # this trial took one (or started a new one)
+            if self.planned - len(self.started) > self.spare:
+                self.spare += 1
+                threading.Thread(target=_prestart_one, daemon=True, name="prestart-worker").start()
+
+    return _WarmWorkerTopUp()
+
+
+def _prestart_one() -> None:
+    from rlstudio.engine.session import prestart_workers
+
+    prestart_workers(1)
 
 
 def _trial_actors_without_runtime_env() -> None:
@@ -388,7 +446,10 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) 
         writer.emit(ev.EXPERIMENT_STARTED, name=spec.name, spec=spec.to_dict(), planned_trials=planned,
                     planned_configurations=configurations, seeds=build.seeds_of(spec),
                     folder=str(folder), searched=build.searched_names(spec))
-        tuner = build.tuner(spec, storage_path=str(folder), name=TUNE_DIR, callbacks=[callback])
+        callbacks = [callback]
+        if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1":
+            callbacks.append(_warm_worker_top_up(planned))
+        tuner = build.tuner(spec, storage_path=str(folder), name=TUNE_DIR, callbacks=callbacks)
     grid = tuner.fit()
     return _finish(grid, tune_path, writer, build.searched_names(spec))
 
@@ -463,7 +524,8 @@ def serve(address: str, token: str | None) -> int:
         if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1":  # the app's own local session
             from rlstudio.engine.session import prestart_workers
 
-            prestart_workers()
+            # read by the run's worker top-up (_warm_worker_top_up): these are the first wave's workers
+            os.environ["RLSTUDIO_PRESTARTED"] = str(prestart_workers())
         import ray.rllib.algorithms.ppo  # noqa: F401 - the imports a run needs, done before Start is clicked
         import ray.tune  # noqa: F401
 

@@ -15,8 +15,8 @@ from rlstudio import __version__
 from rlstudio.core.presets import list_presets
 from rlstudio.core.problems import errors
 from rlstudio.core.spec import SpecFileError
-from rlstudio.core.events import FINISHED_STATUSES, eta_seconds, progress_fraction
-from rlstudio.core.progress import fmt_duration, render
+from rlstudio.core.events import FINISHED_STATUSES, progress_fraction
+from rlstudio.core.progress import eta_text, render
 from rlstudio.gui.bridge import RunController, SessionController, TaskRunner
 from rlstudio.gui.document import ExperimentDocument
 from rlstudio.gui.panels.algorithm import AlgorithmPanel
@@ -680,7 +680,7 @@ class MainWindow(QMainWindow):
         self.overall.setFormat(f"%p% — {finished}/{planned} trials done")
         self.overall.show()
         if state.status == "running" and self.run.running:
-            self.eta_label.setText(f"ETA {fmt_duration(eta_seconds(state))}")
+            self.eta_label.setText(eta_text(state))
         else:
             self.eta_label.setText(state.status)
 

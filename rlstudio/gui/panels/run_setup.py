@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import yaml
 from PySide6.QtWidgets import QGroupBox, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
@@ -12,9 +10,6 @@ from rlstudio.core.domains import grid_size
 from rlstudio.core.validation import ClusterInfo, concurrency, resources_text
 from rlstudio.gui.forms import INVALID_STYLE, FieldForm
 
-#: steps per second one trial of a small policy-gradient run makes on one CPU core (measured: the fast CartPole
-#: preset samples and learns ~2,400 steps/s on this project's 2-core reference machine); used only for "about".
-ASSUMED_STEPS_PER_S = 2000
 
 
 def _scrolled(inner: QWidget) -> QScrollArea:
@@ -72,9 +67,11 @@ class WorkersPanel(QScrollArea):
 
 
 def plan_summary(spec, cluster: ClusterInfo | None) -> str:
-    """'N trials × up to M timesteps, about T minutes on this session'."""
+    """'N trials × up to M timesteps, A at a time: W rounds one after another; at most about T' (core.progress)."""
+    from rlstudio.core.progress import plan_text
+
     try:
-        trials = grid_size(spec.hyperparameters) * int(spec.search.num_samples)
+        trials = grid_size(spec.hyperparameters) * int(spec.search.num_samples) * spec.search.seeds_per_config
     except (TypeError, ValueError):
         return "Fix the search fields to see the plan."
     stop = spec.stop
@@ -86,22 +83,10 @@ def plan_summary(spec, cluster: ClusterInfo | None) -> str:
     if isinstance(stop.iterations, (int, float)):
         caps.append(stop.iterations * batch)
     steps = min(caps) if caps else None
-    seconds = steps / ASSUMED_STEPS_PER_S if steps else None
-    if isinstance(stop.time_s, (int, float)):
-        seconds = min(seconds, stop.time_s) if seconds else stop.time_s
-    text = f"{trials} trial{'s' if trials != 1 else ''}"
-    text += f" × up to {steps:,.0f} timesteps" if steps else ""
-    if seconds and cluster is not None:
-        at_once = concurrency(spec, cluster)
-        if at_once == 0:
-            return text + ", but no trial fits this session (see Workers)."
-        waves = math.ceil(trials / at_once)
-        minutes = waves * seconds / 60
-        text += (f", {at_once} at a time: about {minutes:.0f} minute{'s' if round(minutes) != 1 else ''} on this "
-                 f"session at most" if minutes >= 1 else f", {at_once} at a time: under a minute on this session")
-    if stop.episode_return_mean is not None:
-        text += f" (each trial stops early at mean return {stop.episode_return_mean:g})"
-    return text + "."
+    time_cap = stop.time_s if isinstance(stop.time_s, (int, float)) else None
+    target = stop.episode_return_mean if isinstance(stop.episode_return_mean, (int, float)) else None
+    at_once = concurrency(spec, cluster) if cluster is not None else None
+    return plan_text(trials, at_once, steps, time_cap, target)
 
 
 class SearchPanel(QScrollArea):

@@ -27,16 +27,20 @@ class TrialsModel(QAbstractTableModel):
         self.best: str | None = None
         self.seeded = False  # trials of one configuration with several seeds: Group and Seed columns
         self.multi_node = False  # the trials ran on more than one Ray node: a Node column
+        #: planned trials Tune has not made yet (they wait for a free slot): rows after the trials, "pending"
+        self.queued = 0
 
     def set_state(self, state, colors: dict[str, QColor] | None = None) -> None:
         ids = sorted(state.trials)
         params = self._searched(state)
         seeded = any(t.group not in (None, t.trial_id) for t in state.trials.values())
         multi_node = len({t.node_id for t in state.trials.values() if t.node_id}) > 1
-        if ids != self.trial_ids or params != self.params or seeded != self.seeded or multi_node != self.multi_node:
+        queued = state.queued_trials
+        if ids != self.trial_ids or params != self.params or seeded != self.seeded or multi_node != self.multi_node \
+                or queued != self.queued:
             self.beginResetModel()
             self.state, self.trial_ids, self.params, self.seeded = state, ids, params, seeded
-            self.multi_node = multi_node
+            self.multi_node, self.queued = multi_node, queued
             self.endResetModel()
         else:
             self.state = state
@@ -60,7 +64,7 @@ class TrialsModel(QAbstractTableModel):
                 *self.params, *self.TAIL]
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.trial_ids)
+        return 0 if parent.isValid() else len(self.trial_ids) + self.queued
 
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.columns())
@@ -70,9 +74,32 @@ class TrialsModel(QAbstractTableModel):
             return self.columns()[section]
         return None
 
+    def flags(self, index: QModelIndex):
+        if index.isValid() and index.row() >= len(self.trial_ids):
+            return Qt.ItemFlag.ItemIsEnabled  # a queued trial: nothing to select, watch or stop yet
+        return super().flags(index)
+
+    def _queued_data(self, index: QModelIndex, role):
+        column = self.columns()[index.column()]
+        n = index.row() - len(self.trial_ids) + 1
+        if role == Qt.ItemDataRole.DisplayRole:
+            return {"Trial": "(queued)", "Status": "pending"}.get(column, "")
+        if role == Qt.ItemDataRole.UserRole:
+            return {"Trial": f"~{n:05d}", "Status": "pending"}.get(column, float("-inf"))
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(QColor("#777"))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            limit = ((self.state.spec or {}).get("resources") or {}).get("max_concurrent_trials")
+            at_once = f" ({limit} at the same time)" if limit else ""
+            return (f"Planned, waiting for a free slot{at_once}: it starts as soon as a running trial ends. Its "
+                    f"values are chosen when it starts.")
+        return None
+
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self.state is None:
             return None
+        if index.row() >= len(self.trial_ids):
+            return self._queued_data(index, role)
         trial = self.state.trials[self.trial_ids[index.row()]]
         column = self.columns()[index.column()]
         stop = (self.state.spec or {}).get("stop", {})
@@ -258,7 +285,8 @@ class TrialsPanel(QWidget):
         rows = self.view.selectionModel().selectedRows()
         if not rows:
             return None
-        return self.model.trial_ids[self.proxy.mapToSource(rows[0]).row()]
+        row = self.proxy.mapToSource(rows[0]).row()
+        return self.model.trial_ids[row] if row < len(self.model.trial_ids) else None
 
     def select(self, trial_id: str, emit: bool = True) -> None:
         if trial_id not in self.model.trial_ids:
