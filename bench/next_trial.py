@@ -4,7 +4,7 @@ For every trial_completed event (but the last two, after which nothing waits), t
 trial_started event, read from the run's own event log (events.jsonl timestamps). The last line is one JSON
 object: the median and each gap, with the other timings of the run.
 
-    flock /tmp/rlstudio-ray.lock .venv/bin/python bench/next_trial.py [--app-session] [--iterations 3]
+    flock /tmp/rlstudio-ray.lock .venv/bin/python bench/next_trial.py [--app-session] [--baseline] [--iterations 12]
 
 --app-session runs attached to a session started the way the desktop app starts its own (SessionHost with
 background=True: the CPU yield to the desktop and the warm, pre-imported workers), which is where the idle slot
@@ -49,6 +49,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=12)
     parser.add_argument("--app-session", action="store_true")
+    parser.add_argument("--baseline", action="store_true",
+                        help="as before issue 13: no worker top-up, and `rlstudio run`'s own session not warm")
     args = parser.parse_args()
     storage = temp_storage()
     spec = ExperimentSpec.from_dict({**GRID, "stop": {"iterations": args.iterations}})
@@ -57,6 +59,8 @@ def main() -> None:
     host = None
     cmd = [sys.executable, "-m", "rlstudio", "run", str(path), "--storage", str(storage / "runs")]
     env = dict(os.environ)
+    if args.baseline:
+        env["RLSTUDIO_NO_WORKER_TOP_UP"] = "1"
     if args.app_session:
         from rlstudio.engine.session import SessionHost
 
@@ -78,9 +82,9 @@ def main() -> None:
                 if e["event"] in ("trial_started", "trial_completed")]
     spans = gaps(events)
     pending = sum(e["event"] == "trial_pending" for e in events)
-    print_figures({"exit_code": code, "trial_pending_events": pending, "median_next_trial_s": median(spans), "gaps_s": [round(g, 2) for g in spans],
-                   "app_session": args.app_session, "wall_s": round(wall, 1), "timeline": timeline,
-                   "folder": str(folder)})
+    print_figures({"exit_code": code, "median_next_trial_s": median(spans), "gaps_s": [round(g, 2) for g in spans],
+                   "trial_pending_events": pending, "app_session": args.app_session, "baseline": args.baseline,
+                   "wall_s": round(wall, 1), "timeline": timeline, "folder": str(folder)})
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ class EventLogCallback:
         last = trial.checkpoint
         self.writer.emit(ev.TRIAL_RETRIED, trial_id=trial.trial_id, message=message,
                          failures=trial.run_metadata.num_failures, max_failures=trial.max_failures,
-                         from_checkpoint=last.path if last is not None else None)
+                         from_checkpoint=last.path if last is not None else None, hint=error_hint(message))
 
     # the rest of the protocol: nothing to log
     def on_step_begin(self, **info): ...
@@ -260,8 +260,21 @@ def _trial_error(trial) -> tuple[str, str]:
     lines = [line.strip() for line in tb.splitlines()]
     messages = [line for line in lines if _EXCEPTION_LINE.match(line)]
     if messages:
-        return _shorten(messages[0]), tb
-    return _shorten(lines[-1] if lines else "the trial failed (Tune recorded no error text)"), tb
+        return _shorten(_plain_lost(messages[0])), tb
+    return _shorten(_plain_lost(lines[-1] if lines else "the trial failed (Tune recorded no error text)")), tb
+
+
+#: how Ray says a trial's actor went away with its worker or its node (a killed raylet, a machine lost)
+_LOST = re.compile(r"ActorUnavailableError|ActorDiedError|actor is (temporarily )?unavailable|actor died|"
+                   r"node .{0,80}(died|dead|was terminated)|Socket closed", re.IGNORECASE)
+
+
+def _plain_lost(message: str) -> str:
+    """Ray's words for a lost trial process ("The actor 15b2... is unavailable: ... Socket closed rpc_code: 14")
+    prefixed with what happened in the user's terms."""
+    if _LOST.search(message):
+        return f"the trial's process was lost: the Ray node or worker it ran on died (Ray said: {message})"
+    return message
 
 
 def _shorten(text: str, limit: int = 400) -> str:
@@ -269,6 +282,10 @@ def _shorten(text: str, limit: int = 400) -> str:
 
 
 _HINTS = (
+    (r"the trial's process was lost", "A machine of the cluster (or the trial's worker) went away. Tune starts "
+                                      "such a trial again from its last checkpoint on the nodes left, "
+                                      "checkpoint.max_failures times at most; save checkpoints more often "
+                                      "(checkpoint.every) to lose less work."),
     (r"CUDA|GPU", "A trial asked for a GPU this machine does not have: set resources.gpus_per_learner to 0."),
     (r"out of memory|MemoryError|OOM", "The trial ran out of memory: lower train_batch_size, the network size or "
                                        "the number of env runners."),
@@ -318,7 +335,9 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
     write_runner_pid(folder)  # how the app (re)attaches to this run, and tells a killed runner from a live one
     # a session of its own (`rlstudio run` without --address) is warm like the app's: workers that imported torch
     # and RLlib at start, ready for each trial (without them a free slot idled ~4.3 s per trial: next_trial.py)
-    own = address == "local"
+    #: RLSTUDIO_NO_WORKER_TOP_UP=1: the behaviour before issue 13 (bench/next_trial.py --baseline measures it)
+    baseline = os.environ.get("RLSTUDIO_NO_WORKER_TOP_UP") == "1"
+    own = address == "local" and not baseline
     session = RaySession(address, num_cpus=spec.ray.num_cpus, token=token, warm_workers=own)
     try:
         try:
@@ -447,7 +466,7 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) 
                     planned_configurations=configurations, seeds=build.seeds_of(spec),
                     folder=str(folder), searched=build.searched_names(spec))
         callbacks = [callback]
-        if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1":
+        if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1" and os.environ.get("RLSTUDIO_NO_WORKER_TOP_UP") != "1":
             callbacks.append(_warm_worker_top_up(planned))
         tuner = build.tuner(spec, storage_path=str(folder), name=TUNE_DIR, callbacks=callbacks)
     grid = tuner.fit()
