@@ -36,17 +36,21 @@ def module_dir(checkpoint: str | Path) -> Path:
 class Policy:
     """Acts with an RLModule: greedy (the distribution's mode) or sampled."""
 
-    def __init__(self, module, action_space):
+    def __init__(self, module, action_space, observation_filter=None):
         import torch
 
         self.module = module
         self.action_space = action_space
+        #: the observation normalisation the policy was trained with (connectors: mean_std_filter), or None
+        self.observation_filter = observation_filter
         self._torch = torch
         self._dist_cls = module.get_inference_action_dist_cls()
         module.eval()
 
     def act(self, obs, greedy: bool = True):
         torch = self._torch
+        if self.observation_filter is not None:
+            obs = self.observation_filter(obs)
         with torch.no_grad():
             batch = {"obs": torch.as_tensor(np.asarray(obs, dtype=np.float32)[None])}
             out = self.module.forward_inference(batch)
@@ -62,6 +66,8 @@ class Policy:
     def act_batch(self, obs, greedy: bool = True) -> list:
         """Actions for a batch of observations in one forward pass (evaluation of many envs at once)."""
         torch = self._torch
+        if self.observation_filter is not None:
+            obs = [self.observation_filter(o) for o in obs]
         with torch.no_grad():
             batch = {"obs": torch.as_tensor(np.asarray(obs, dtype=np.float32))}
             out = self.module.forward_inference(batch)
@@ -97,7 +103,34 @@ def load_policy(checkpoint: str | Path, action_space=None) -> Policy:
     except Exception as exc:  # noqa: BLE001 - a half-written or foreign folder: say so, do not crash
         raise PolicyError(f"could not load the policy in {path}: {type(exc).__name__}: {exc}") from None
     space = action_space if action_space is not None else getattr(module, "action_space", None)
-    return Policy(module, space)
+    return Policy(module, space, observation_filter(checkpoint, getattr(module, "observation_space", None)))
+
+
+def observation_filter(checkpoint: str | Path, observation_space):
+    """The file's ``connectors:`` as the policy needs them outside RLlib: mean_std_filter's running statistics
+    from the checkpoint's env runner (applied without updating them); None when the policy was trained without
+    connectors. Frame stacking is refused: replaying it needs the episode's past frames."""
+    root = Path(checkpoint).expanduser()
+    pipeline = next((base / "env_runner" / "env_to_module_connector" for base in (root, root / "checkpoint")
+                     if (base / "env_runner" / "env_to_module_connector").is_dir()), None)
+    if pipeline is None:
+        return None
+    if (pipeline / "FrameStacking").exists():
+        raise PolicyError("this policy was trained with frame_stack (connectors:); RL Studio cannot replay "
+                          "stacked frames outside RLlib yet")
+    if not (pipeline / "MeanStdFilter").is_dir() or observation_space is None:
+        return None
+    try:
+        from ray.rllib.connectors.env_to_module import MeanStdFilter
+
+        piece = MeanStdFilter()
+        piece.input_observation_space = observation_space  # set after construction: RLlib needs its options first
+        piece.restore_from_path(pipeline / "MeanStdFilter")
+        (running,) = piece._filters.values()  # single agent
+    except Exception as exc:  # noqa: BLE001 - a foreign or half-written state: say so
+        raise PolicyError(f"could not read the observation normalisation in {pipeline}: {type(exc).__name__}: "
+                          f"{exc}") from None
+    return lambda obs: running(np.asarray(obs, dtype=np.float32), update=False)
 
 
 # ---- evaluation ---------------------------------------------------------------------------------------
