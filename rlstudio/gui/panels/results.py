@@ -169,6 +169,8 @@ class BestTrialCard(QWidget):
             self.title.setText(f"<b>Best trial{final}: {best.trial_id}</b> — chosen by its final return")
             self.return_label.setText(self.return_text(best))
             self._set_config(best.config)
+            self.export_button.setToolTip(f"Write a plain RLlib script that trains a new model with trial "
+                                          f"{best.trial_id}'s configuration, to run or change without RL Studio.")
         self._set_models(model_choices(state, self.trial_id))
         self._show_final(state)
         self._show_evaluation(state)
