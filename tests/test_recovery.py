@@ -184,20 +184,34 @@ from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
 from rlstudio.gui.main_window import MainWindow
 
-settings = QSettings(sys.argv[2], QSettings.Format.IniFormat)
-settings.setValue("storage", sys.argv[3])
+spec, settings_file, storage, mode = sys.argv[1:5]
+settings = QSettings(settings_file, QSettings.Format.IniFormat)
+settings.setValue("storage", storage)
 window = MainWindow(start_session=True, settings=settings)
 window.show()
-assert window.open_file(sys.argv[1])
+said = False
 
-def poll():
-    if window.run.folder is None and window.start_action.isEnabled():
-        window.start_action.trigger()
-    elif window.run.running and any(t.iteration >= 2 for t in window.run.state.trials.values()):
-        print(json.dumps({"runner": window.run.pid, "session": window.session._host.pids(),
-                          "folder": window.run.folder}), flush=True)
-        timer.stop()
+def say(**msg):
+    global said
+    said = True
+    print(json.dumps(msg), flush=True)
 
+def poll():  # "first": start the experiment, say so after 2 iterations; "next": the launch after a crash
+    if mode == "first":
+        if window.run.folder is None and window.start_action.isEnabled():
+            window.start_action.trigger()
+        elif not said and window.run.running and any(t.iteration >= 2 for t in window.run.state.trials.values()):
+            say(runner=window.run.pid, session=window.session._host.pids(), address=window.session.address,
+                folder=window.run.folder)
+    elif not said and window.session.state == "ready" and window.run.folder is not None:
+        say(address=window.session.address, adopted=bool(window.session._host.adopted), folder=window.run.folder,
+            attached=window.run.attached, runner=window.run.pid, session=window.session._host.pids())
+    elif said and not window.run.running:
+        window.close()  # the run has finished: close as a user would
+        app.quit()
+
+if mode == "first":
+    window.open_file(spec)
 timer = QTimer()
 timer.timeout.connect(poll)
 timer.start(100)
@@ -219,6 +233,13 @@ def tree(pids) -> set[int]:
     return out
 
 
+def launch_app(tmp_path, spec, mode):
+    return subprocess.Popen([sys.executable, "-c", APP, str(spec), str(tmp_path / "settings.ini"),
+                             str(tmp_path / "runs"), mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                                            "XDG_RUNTIME_DIR": str(tmp_path)})
+
+
 @ray
 @pytest.mark.gui
 def test_a_killed_app_leaves_its_run_going_to_the_end_and_then_nothing_behind(tmp_path):
@@ -228,9 +249,7 @@ def test_a_killed_app_leaves_its_run_going_to_the_end_and_then_nothing_behind(tm
             "stop": {"iterations": 20}}
     spec = tmp_path / "exp.yaml"
     spec.write_text(yaml.safe_dump(data))
-    app = subprocess.Popen([sys.executable, "-c", APP, str(spec), str(tmp_path / "settings.ini"),
-                            str(tmp_path / "runs")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    app = launch_app(tmp_path, spec, "first")
     try:
         line = app.stdout.readline()
         assert line, app.communicate(timeout=30)
@@ -511,3 +530,49 @@ def test_an_idle_session_and_warm_runner_end_within_seconds_when_their_app_is_ki
     finally:
         owner.kill()
         owner.communicate()
+
+
+@ray
+@pytest.mark.gui
+def test_the_launch_after_a_crash_joins_the_runs_session_and_attaches_to_the_run(tmp_path):
+    """The app is killed mid-run; the next launch joins the session the run is on (no second Ray cluster on the
+    same cores), shows the run and attaches to it without a click; when the run ends and that app closes, every
+    process of both launches ends."""
+    data = {**TINY, "hyperparameters": {**TINY["hyperparameters"], "lr": {"grid": [0.001, 0.0001]}},
+            "stop": {"iterations": 80}}
+    spec = tmp_path / "exp.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    first = launch_app(tmp_path, spec, "first")
+    second = None
+    try:
+        crashed = json.loads(first.stdout.readline())
+        watched = tree([crashed["runner"], *crashed["session"]])
+        first.kill()
+        first.wait()
+        second = launch_app(tmp_path, spec, "next")
+        line = second.stdout.readline()
+        assert line, second.communicate(timeout=30)
+        relaunched = json.loads(line)
+        assert relaunched["adopted"] and relaunched["address"] == crashed["address"]
+        assert relaunched["attached"] and relaunched["runner"] == crashed["runner"]
+        assert relaunched["folder"] == crashed["folder"]
+        assert ExperimentState.load(crashed["folder"]).status == "running"  # it was live when the app came back
+        watched |= tree(relaunched["session"])
+        deadline = time.monotonic() + 240
+        while second.poll() is None and time.monotonic() < deadline:
+            watched |= tree(watched)
+            time.sleep(0.25)
+        assert second.wait(timeout=30) == 0
+        closed = time.monotonic()
+        while procs.still_alive(sorted(watched)) and time.monotonic() - closed < 30:
+            time.sleep(0.25)
+        print(f"the relaunched app's processes and the run's session ended {time.monotonic() - closed:.1f} s "
+              f"after it closed")
+        assert procs.still_alive(sorted(watched)) == []
+        assert ExperimentState.load(crashed["folder"]).status == "completed"
+    finally:
+        for app in (first, second):
+            if app is not None:
+                if app.poll() is None:
+                    app.kill()
+                app.communicate()

@@ -278,8 +278,13 @@ class SessionHost:
     closes without a "quit"), a local session stays while any driver (a run) is attached, then ends itself."""
 
     def __init__(self, num_cpus: int | None = None, log_path: str | Path | None = None,
-                 address: str | None = None, token: str | None = None, background: bool = False):
+                 address: str | None = None, token: str | None = None, background: bool = False,
+                 adopt: dict | None = None):
         self.num_cpus = num_cpus or default_num_cpus()
+        #: a local session left by an app that died during a run (find_orphan_session): joined, not started
+        self.adopted = adopt
+        if adopt:
+            address = adopt["address"]
         #: the desktop app's session: its Ray processes yield the CPU to the app (procs.yield_cpu_to_desktop)
         self.background = background
         self.log_path = log_path
@@ -310,7 +315,8 @@ class SessionHost:
         self.info = ClusterInfo(cpus=msg["cpus"], gpus=msg["gpus"], address=self.address,
                                 nodes=ClusterInfo.from_status(msg["status"]).nodes if msg.get("status") else ())
         #: environment for runners attached to this session
-        self.runner_env = dict(RUNNER_ENV) if msg.get("warm_workers") else {}
+        warm = msg.get("warm_workers") or bool(self.adopted and self.adopted.get("warm_workers"))
+        self.runner_env = dict(RUNNER_ENV) if warm else {}
         return self.info
 
     def _host_args(self) -> list[str]:
@@ -536,10 +542,57 @@ def _host_main(argv: list[str]) -> int:
         # a run left going on its own ("leave it running"), or the owner died (the app crashed or was killed):
         # the window is not the run's owner, so the session stays while runs use it, then ends itself
         owns_cluster = session.started_local and not args.probe
-        while procs.still_alive(linger) or (owns_cluster and not quit_asked and _other_drivers()):
-            time.sleep(1.0)
+        orphan = None
+        if owns_cluster and not quit_asked and _other_drivers():
+            # no owner any more: the next launch of the app joins this session instead of starting a second one
+            import ray
+
+            orphan = _write_orphan_record(address=ray.get_runtime_context().gcs_address,
+                                          warm_workers=session.warm_workers)
+        try:
+            while procs.still_alive(linger) or (owns_cluster and not quit_asked and _other_drivers()):
+                time.sleep(1.0)
+        finally:
+            if orphan is not None:
+                orphan.unlink(missing_ok=True)
         session.shutdown()
     return 0
+
+
+def _orphans_dir() -> Path:
+    base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"
+    return Path(base) / f"rlstudio-{os.getuid()}" / "sessions"
+
+
+def _write_orphan_record(**fields) -> Path | None:
+    from rlstudio.core.recovery import _start_time
+
+    try:
+        folder = _orphans_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{os.getpid()}.json"
+        path.write_text(json.dumps({"pid": os.getpid(), "start": _start_time(os.getpid()), **fields}))
+        return path
+    except OSError:
+        return None  # the next launch starts its own session: slower, nothing lost
+
+
+def find_orphan_session() -> dict | None:
+    """A local session whose app died while a run used it (its helper keeps it for the run): ``{"address", "pid",
+    "cpus", "warm_workers"}``, or None. Stale records (the helper has ended) are removed."""
+    from rlstudio.core.recovery import _start_time
+
+    folder = _orphans_dir()
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+            pid = int(record["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if procs.alive(pid) and record.get("start") == _start_time(pid):
+            return record
+        path.unlink(missing_ok=True)
+    return None
 
 
 def _other_drivers() -> list[int]:

@@ -139,10 +139,17 @@ class SessionController(QObject):
 
         if self.state in ("starting", "ready"):
             return
+        from rlstudio.engine.session import find_orphan_session
+
         self.cluster = cluster or None
         self.token = token or None
-        self._host = SessionHost(num_cpus=self.num_cpus, address=self.cluster, token=self.token, background=True)
-        where = f"joining the cluster at {self.cluster}" if self.cluster else "starting a local session"
+        # the local session of a run that went on after the app died: join it rather than start a second cluster
+        # on the same cores (it ends itself once neither this app nor the run uses it)
+        orphan = None if self.cluster else find_orphan_session()
+        self._host = SessionHost(num_cpus=self.num_cpus, address=self.cluster, token=self.token, background=True,
+                                 adopt=orphan)
+        where = f"joining the cluster at {self.cluster}" if self.cluster else (
+            "joining the local session of a run left going" if orphan else "starting a local session")
         self._set("starting", f"Ray session: {where}…")
         task = self.tasks.submit(self._host.start, key="session")
         task.finished.connect(self._on_started)
