@@ -199,10 +199,14 @@ def test_a_node_killed_mid_run_retries_its_trial_and_loses_nothing(tmp_path, two
     if killed.status == "completed":  # retried from its last checkpoint (checkpoint.max_failures) on the head
         assert proc.returncode == 0, out + err
         assert killed.retries and killed.iteration == 8 and killed.node_id != worker
+        assert killed.retries[0]["message"].startswith("the trial's process was lost: the Ray node or worker it ran "
+                                                       "on died (Ray said: ")
         assert [e["event"] for e in read_events(folder)].count("trial_retried") >= 1
     else:  # or failed with a message that says what happened
-        assert killed.status == "errored" and killed.error, killed
+        assert killed.status == "errored" and killed.error.startswith("the trial's process was lost"), killed
         assert proc.returncode == 1 and victim in err
+    print(f"node killed: trial {victim} {killed.status} after {len(killed.retries)} retr(y/ies): "
+          f"{killed.retries[0]['message'] if killed.retries else killed.error}")
     after = results_by_trial(folder)
     for tid, rows in before.items():
         assert after[tid][: len(rows)] == rows  # nothing recorded before the node died is lost
