@@ -188,6 +188,7 @@ spec, settings_file, storage, mode = sys.argv[1:5]
 settings = QSettings(settings_file, QSettings.Format.IniFormat)
 settings.setValue("storage", storage)
 window = MainWindow(start_session=True, settings=settings)
+window.attach_to_live_runs = True  # as rlstudio.gui.app.main does
 window.show()
 said = False
 
@@ -460,6 +461,7 @@ def test_the_app_attaches_to_a_live_run_it_did_not_start_and_reports_a_killed_on
         warnings = []
         monkeypatch.setattr(main_window.QMessageBox, "warning", lambda *a: warnings.append(a[2]))
         window = MainWindow(start_session=False)
+        window.attach_to_live_runs = True  # as rlstudio.gui.app.main does
         qtbot.addWidget(window)
         window.show()
         tree = window.experiments.tree

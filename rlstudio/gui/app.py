@@ -77,6 +77,8 @@ def main(args) -> int:
 
         settings = QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QSettings.Format.IniFormat)
     window = MainWindow(start_session=not os.environ.get("RLSTUDIO_NO_SESSION"), settings=settings)
+    # a run that went on without a window (left running, or this app crashed) is shown again at launch
+    window.attach_to_live_runs = not args.screenshot
     if args.open:
         if not window.open_file(args.open):
             window.shutdown()

@@ -54,6 +54,9 @@ class MainWindow(QMainWindow):
         self._shut_down = False
         self._closing = False  # set while the close dialogs run: nothing new starts then
         self._reattach_checked = False  # the first scan of the experiments looks for runs left going
+        #: at launch, show and attach to a run that went on without a window (the app's main() sets it; a window
+        #: built by a test or a script does not go looking)
+        self.attach_to_live_runs = False
         self._start_when_checked = False  # Start was clicked while an edit waited for validation
         self.tasks = TaskRunner(self)
         self.session = SessionController(self.tasks, parent=self)
@@ -550,7 +553,7 @@ class MainWindow(QMainWindow):
         if self._reattach_checked:
             return
         self._reattach_checked = True
-        if self.run.running or self.run.folder is not None or not folders:
+        if not self.attach_to_live_runs or self.run.running or self.run.folder is not None or not folders:
             return
         self.open_experiment(folders[0])
         self.statusBar().showMessage(f"Attached to a run that went on without the window: {folders[0]}", 15000)

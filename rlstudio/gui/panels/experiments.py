@@ -47,7 +47,7 @@ COMPARE_TIP = "Overlay the selected experiments' curves with bands and compare t
 class ExperimentsPanel(QWidget):
     experiment_opened = Signal(str)
     compare_requested = Signal(list)  # experiment folders
-    live_runs_found = Signal(list)  # folders whose runner is alive (left going, or the app that started it crashed)
+    live_runs_found = Signal(list)  # after each scan: folders whose runner is alive (left going, or its app crashed)
 
     def __init__(self, tasks, storage_fn, parent: QWidget | None = None):
         super().__init__(parent)
@@ -98,9 +98,7 @@ class ExperimentsPanel(QWidget):
         for column in range(4):
             self.tree.resizeColumnToContents(column)
         self._on_tree_item_selection_changed()
-        live = [row["folder"] for row in rows if row.get("live")]
-        if live:
-            self.live_runs_found.emit(live)
+        self.live_runs_found.emit([row["folder"] for row in rows if row.get("live")])
 
     def _on_tree_item_activated(self, item: QTreeWidgetItem, _column: int) -> None:
         self.experiment_opened.emit(item.data(0, Qt.ItemDataRole.UserRole))
