@@ -93,12 +93,20 @@ def test_ppo_pendulum_trains_with_mean_std_filter(tmp_path, ray_session):
             "hyperparameters": {"train_batch_size_per_learner": 256, "minibatch_size": 64, "num_epochs": 1,
                                 "model_config": {"fcnet_hiddens": [16]}},
             "connectors": ["mean_std_filter"],
-            "resources": {"env_runners": 0}, "stop": {"iterations": 2}, "checkpoint": {"every": 0, "at_end": True}}
+            "resources": {"env_runners": 0}, "checkpoint": {"every": 0, "at_end": True},
+            # a target every policy reaches: the confirmation evaluation runs with the filter (returns.confirm)
+            "stop": {"iterations": 2, "episode_return_mean": -100000.0, "return_window": 1, "confirm_episodes": 2}}
     path = tmp_path / "msf.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     proc = run_cli("run", path, "--storage", tmp_path / "runs", "--address", ray_session.address)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # the filter's running statistics are part of the env runner's saved state: the piece really ran
+    import json
+
+    [log] = (tmp_path / "runs").rglob("events.jsonl")
+    events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    [evaluated] = [e for e in events if e["event"] == "trial_evaluated"]
+    assert evaluated["episodes"] == 2 if "episodes" in evaluated else len(evaluated["returns"]) == 2, evaluated
     [state] = [p for p in (tmp_path / "runs").rglob("MeanStdFilter") if p.is_dir()]
     # rollouts and evaluation outside RLlib normalise observations with the trained statistics, never updating them
     import numpy as np
@@ -110,3 +118,27 @@ def test_ppo_pendulum_trains_with_mean_std_filter(tmp_path, ray_session):
     assert policy.observation_filter is not None
     normalised = policy.observation_filter(raw)
     assert not np.allclose(normalised, raw) and np.allclose(policy.observation_filter(raw), normalised)
+
+
+@pytest.mark.ray
+def test_the_confirmation_evaluation_normalises_as_the_env_runners_do():
+    """No Ray session: returns.confirm finds the env runner's MeanStdFilter and applies it without updating."""
+    from types import SimpleNamespace
+
+    import gymnasium as gym
+    import numpy as np
+    from ray.rllib.connectors.env_to_module import MeanStdFilter
+
+    from rlstudio.engine.returns import _observation_filter
+
+    piece = MeanStdFilter()
+    piece.input_observation_space = gym.make("Pendulum-v1").observation_space
+    piece._init_new_filters()
+    (running,) = piece._filters.values()
+    for x in np.random.default_rng(0).normal(5.0, 2.0, size=(200, 3)):
+        running(x.astype(np.float32), update=True)
+    algorithm = SimpleNamespace(env_runner=SimpleNamespace(_env_to_module=SimpleNamespace(connectors=[piece])))
+    apply = _observation_filter(algorithm)
+    out = apply(np.full(3, 5.0, dtype=np.float32))
+    assert np.all(np.abs(out) < 0.5) and running.running_stats.n == 200
+    assert _observation_filter(SimpleNamespace(env_runner=None)) is None

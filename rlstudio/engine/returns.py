@@ -159,7 +159,7 @@ def confirm(algorithm, episodes: int, target: float, seed: int = 10_000) -> dict
     make_env = _env_maker(algorithm)
     probe = make_env()
     try:
-        policy = Policy(module, probe.action_space)
+        policy = Policy(module, probe.action_space, _observation_filter(algorithm))
     finally:
         probe.close()
     returns, lengths = run_episodes_batched(policy, make_env, episodes, seed)
@@ -167,6 +167,18 @@ def confirm(algorithm, episodes: int, target: float, seed: int = 10_000) -> dict
     return {"episodes": episodes, "seed": seed, "return_mean": float(np.mean(returns)),
             "return_std": float(np.std(returns)), "returns": [float(r) for r in returns],
             "lengths": [int(n) for n in lengths], "success": bool(np.mean(returns) >= target), "target": target}
+
+
+def _observation_filter(algorithm):
+    """connectors: mean_std_filter as the env runners apply it (the local runner holds the merged statistics),
+    without updating it; None without one."""
+    pipeline = getattr(getattr(algorithm, "env_runner", None), "_env_to_module", None)
+    for piece in getattr(pipeline, "connectors", ()):
+        filters = getattr(piece, "_filters", None) if type(piece).__name__ == "MeanStdFilter" else None
+        if filters:
+            (running,) = filters.values()
+            return lambda obs: running(np.asarray(obs, dtype=np.float32), update=False)
+    return None
 
 
 def _inference_module(algorithm):
