@@ -578,3 +578,21 @@ def test_the_launch_after_a_crash_joins_the_runs_session_and_attaches_to_the_run
                 if app.poll() is None:
                     app.kill()
                 app.communicate()
+
+
+def test_resuming_a_run_that_is_still_going_is_refused(tmp_path):
+    """Two runners writing one folder would corrupt it: `rlstudio resume` says the run is still going."""
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "experiment.yaml").write_text(yaml.safe_dump(TINY))
+    sleeper = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom rlstudio.core import recovery\n"
+                                "recovery.write_runner_pid(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+                                str(folder)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert sleeper.stdout.readline() == "ready\n"
+        proc = run_cli("resume", folder, timeout=60)
+        assert proc.returncode == 2
+        assert f"it is still running (runner process {sleeper.pid})" in proc.stderr
+    finally:
+        sleeper.kill()
+        sleeper.communicate()
