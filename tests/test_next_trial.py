@@ -44,3 +44,11 @@ def test_next_trial_bench_pairs_each_end_with_the_next_start():
               {"event": "trial_completed", "time": 7.0}, {"event": "trial_started", "time": 7.25},
               {"event": "trial_completed", "time": 9.0}, {"event": "trial_completed", "time": 9.5}]
     assert gaps(events) == [1.5, 0.25]
+
+
+def test_a_pending_trial_tune_never_saved_is_dropped_on_resume_like_a_started_one():
+    from rlstudio.core.recovery import trials_unknown_to_tune
+
+    events = [{"event": "trial_started", "trial_id": "a"}, {"event": "trial_pending", "trial_id": "b"},
+              {"event": "trial_pending", "trial_id": "c"}]
+    assert trials_unknown_to_tune(events, {"a": "RUNNING", "b": "PENDING"}) == ["c"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rlstudio.core.events import (CHECKPOINT_SAVED, EXPERIMENT_FINISHED, TRIAL_COMPLETED, TRIAL_DISCARDED,
-                                  TRIAL_ERRORED, TRIAL_RESULT, TRIAL_STARTED, read_events)
+                                  TRIAL_ERRORED, TRIAL_PENDING, TRIAL_RESULT, TRIAL_STARTED, read_events)
 
 PID_FILE = "runner.pid"
 TUNE_DIR = "tune"
@@ -162,7 +162,7 @@ def trials_unknown_to_tune(events: list[dict], trials: dict[str, str] | None) ->
     started, ended = [], set()
     for e in events:
         kind, tid = e.get("event"), e.get("trial_id")
-        if kind == TRIAL_STARTED and tid not in started:
+        if kind in (TRIAL_STARTED, TRIAL_PENDING) and tid not in started:  # a pending one is listed too
             started.append(tid)
         elif kind in (TRIAL_COMPLETED, TRIAL_ERRORED, TRIAL_DISCARDED):
             ended.add(tid)
