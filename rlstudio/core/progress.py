@@ -94,7 +94,7 @@ def render(state: ExperimentState, now: float | None = None, width: int = 100) -
               f"elapsed {fmt_duration(elapsed)}, {eta_text(state, now)}")
     queued = state.queued_trials
     if queued:
-        header += f", {queued} waiting for a free slot"
+        header += f", {queued} waiting to start"
     lines.append(header)
     if best is not None:
         params = ", ".join(f"{k}={fmt_number(v)}" for k, v in best.config.items())
