@@ -171,6 +171,52 @@ def test_the_cluster_panel_lists_each_node_from_the_session_helper(qtbot, two_no
     assert table.item(0, 3).text().endswith("GiB") and table.item(1, 4).text() == "1: a"
 
 
+@pytest.mark.gui
+def test_the_app_on_the_cluster_refuses_what_cannot_be_placed_and_shows_where_trials_run(qtbot, monkeypatch,
+                                                                                        tmp_path, two_nodes):
+    import yaml
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox
+
+    from rlstudio.engine import procs
+    from rlstudio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("ray/address", two_nodes.address)
+    settings.setValue("ray/token", two_nodes.token)
+    settings.setValue("storage", str(tmp_path / "runs"))
+    window = MainWindow(start_session=True, settings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.session.state == "ready", timeout=60000)
+    session_pids = window.session._host.pids()
+    qtbot.waitUntil(lambda: window.cluster.node_table.rowCount() == 2, timeout=10000)
+
+    big = tmp_path / "big.yaml"
+    big.write_text(yaml.safe_dump({**SMALL, "resources": {"env_runners": 2}}))
+    assert window.open_file(big)
+    qtbot.waitUntil(lambda: "the largest: 1 CPU" in window.start_reason, timeout=30000)
+    assert not window.start_action.isEnabled() and "can never start" in window.start_reason
+
+    two = tmp_path / "two.yaml"
+    two.write_text(yaml.safe_dump({**SMALL, "stop": {"iterations": 6}}))
+    assert window.open_file(two)
+    qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=60000)
+    window.start_action.trigger()
+    # one trial per 1-CPU node: the Trials table gets a Node column, the Cluster panel a trial on each node
+    qtbot.waitUntil(lambda: window.run.state is not None and len(window.run.state.trials) == 2
+                    and all(t.node_id for t in window.run.state.trials.values()), timeout=120000)
+    qtbot.waitUntil(lambda: "Node" in window.trials.model.columns(), timeout=5000)
+    table = window.cluster.node_table
+    rows = lambda: sorted(table.item(r, 4).text()[:2] for r in range(table.rowCount()))  # noqa: E731
+    qtbot.waitUntil(lambda: rows() == ["1:", "1:"], timeout=10000)
+    qtbot.waitUntil(lambda: not window.run.running, timeout=180000)
+    assert window.run.state.status == "completed"
+    window.close()
+    assert procs.still_alive(session_pids) == []
+
+
 def test_a_node_killed_mid_run_retries_its_trial_and_loses_nothing(tmp_path, two_nodes):
     """Last in this module: it kills the second node."""
     data = {**SMALL, "name": "kill", "stop": {"iterations": 8}, "checkpoint": {"every": 1, "at_end": True}}
