@@ -142,3 +142,31 @@ def test_the_confirmation_evaluation_normalises_as_the_env_runners_do():
     out = apply(np.full(3, 5.0, dtype=np.float32))
     assert np.all(np.abs(out) < 0.5) and running.running_stats.n == 200
     assert _observation_filter(SimpleNamespace(env_runner=None)) is None
+
+
+@pytest.mark.gui
+def test_connectors_field_on_the_environment_page(qtbot):
+    from rlstudio.gui.bridge import TaskRunner
+    from rlstudio.gui.document import ExperimentDocument
+    from rlstudio.gui.panels.environment import EnvironmentPanel
+
+    tasks = TaskRunner()
+    document = ExperimentDocument(tasks)
+    document.set_spec(spec_with("Pendulum-v1", "[mean_std_filter]"), None)
+    panel = EnvironmentPanel(document, tasks)
+    qtbot.addWidget(panel)
+    try:
+        assert panel.connectors.text() == "[mean_std_filter]"
+        assert "frame_stack" in panel.connectors.toolTip()
+        panel.connectors.setText("[mean_std_filter, {frame_stack: 4}]")
+        panel.connectors.editingFinished.emit()
+        assert document.spec.connectors == ["mean_std_filter", {"frame_stack": 4}]
+        qtbot.waitUntil(lambda: not document.validating and any(
+            p.path == "connectors.1" for p in document.problems), timeout=20000)
+        assert "Box(3,)" in panel.connectors.toolTip() and panel.connectors.styleSheet()
+        panel.connectors.setText("")
+        panel.connectors.editingFinished.emit()
+        assert document.spec.connectors == [] and "connectors" not in document.spec.to_dict()
+    finally:
+        panel.stop()
+        tasks.shutdown()

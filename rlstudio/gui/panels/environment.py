@@ -9,7 +9,8 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from rlstudio.core import catalog
+from rlstudio.core import catalog, connectors
+from rlstudio.core.spec import safe_load
 from rlstudio.gui.forms import INVALID_STYLE
 from rlstudio.gui.panels.trust_bar import TrustBar, untrusted_by_module
 
@@ -60,6 +61,15 @@ class EnvironmentPanel(QWidget):
         self.kwargs.setPlaceholderText("{}  e.g. {max_episode_steps: 200}")
         self.kwargs.setToolTip("Keyword arguments passed when the environment is created, as a YAML mapping.")
         self.kwargs.editingFinished.connect(self._on_kwargs_edited)
+        # named pieces RLlib provides, applied to observations in order (core/connectors.py)
+        self.connectors = QLineEdit()
+        self.connectors.setObjectName("connectors")
+        self.connectors.setAccessibleName("Connectors")
+        self.connectors.setPlaceholderText("none  e.g. [mean_std_filter] or [atari_preprocessing, {frame_stack: 4}]")
+        self.connectors_help = "Pieces that change observations on their way to the model, in order, as a YAML " \
+            "list:\n" + "\n".join(f"• {c.name}: {c.help}" for c in connectors.CONNECTORS.values())
+        self.connectors.setToolTip(self.connectors_help)
+        self.connectors.editingFinished.connect(self._on_connectors_edited)
         self.selected = QLabel()
         self.observation = QLabel("…")
         self.action = QLabel("…")
@@ -80,6 +90,7 @@ class EnvironmentPanel(QWidget):
         form.addRow("Chosen", self.selected)
         form.addRow("Custom class", self.entry_point)
         form.addRow("Arguments", self.kwargs)
+        form.addRow("Connectors", self.connectors)
         form.addRow("Observations", self.observation)
         form.addRow("Actions", self.action)
         form.addRow("Success when", self.threshold)
@@ -174,8 +185,19 @@ class EnvironmentPanel(QWidget):
             value = text  # kept as typed; validation says it must be a mapping
         self.document.set("env.kwargs", {} if value is None else value)
 
+    def _on_connectors_edited(self) -> None:
+        text = self.connectors.text().strip()
+        try:
+            value = safe_load(text) if text else []
+        except yaml.YAMLError:
+            value = text  # kept as typed; validation says it must be a list
+        self.document.set("connectors", [] if value is None else value)
+
     def refresh(self) -> None:
         env = self.document.spec.env
+        if not self.connectors.hasFocus():
+            pieces = self.document.spec.connectors
+            self.connectors.setText(yaml.safe_dump(pieces, default_flow_style=True).strip() if pieces else "")
         self.selected.setText(f"<b>{env.label}</b>")
         if not self.entry_point.hasFocus():
             self.entry_point.setText(env.entry_point or "")
@@ -190,7 +212,7 @@ class EnvironmentPanel(QWidget):
                                else "no success threshold is known for this environment")
 
     def _on_document_changed(self, path: str) -> None:
-        if path in ("", "env", "env.kwargs"):
+        if path in ("", "env", "env.kwargs", "connectors"):
             self.refresh()
             self._select_current()
 
@@ -200,6 +222,9 @@ class EnvironmentPanel(QWidget):
             mine = [p for p in problems if p.path in (path, "env")]
             widget.setStyleSheet(INVALID_STYLE if mine else "")
             widget.setToolTip("\n".join(str(p) for p in mine) or widget.toolTip())
+        mine = [p for p in problems if p.path.startswith("connectors")]
+        self.connectors.setStyleSheet(INVALID_STYLE if mine else "")
+        self.connectors.setToolTip("\n".join([str(p) for p in mine] + [self.connectors_help]))
         if untrusted_by_module(self.document.spec, ("environment",)):  # nothing imported, so no spaces either
             self.observation.setText("—")
             self.action.setText("—")
