@@ -83,3 +83,11 @@ def test_any_rllib_option_can_be_added_from_the_catalog(qtbot, panel):
     cell.editingFinished.emit()
     assert document.get_hyperparameter("train_batch_size_per_learner") == 512
     assert "train_batch_size_per_learner" not in [table.add_option.itemText(i) for i in range(table.add_option.count())]
+
+
+def test_an_n_step_range_survives_the_table_text():
+    param = catalog.ALGORITHMS["DQN"].param("n_step")
+    mode, text = format_cell([2, 5])
+    assert (mode, text) == ("fixed", "2, 5") and parse_cell(mode, text, param) == [2, 5]
+    assert parse_cell("fixed", "[2, 5]", param) == [2, 5] and parse_cell("fixed", "3", param) == 3
+    assert parse_cell("grid", "1, 3", param) == {"grid": [1, 3]}

@@ -48,6 +48,9 @@ def parse_scalar(text: str, param: catalog.Param | None) -> Any:
         return values if values else None
     if param.type == "choice":
         return text or None
+    if "," in text:  # a number option RLlib also takes as a range (n_step: 2, 5 -> [2, 5])
+        parts = [parse_number(p) for p in text.strip("[]").split(",") if p.strip()]
+        return parts if parts else None
     return parse_number(text)
 
 
