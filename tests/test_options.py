@@ -148,3 +148,28 @@ def test_run_reports_every_problem_at_once_resources_included_with_an_unknown_en
                   "resources: each trial needs 301 CPUs", "scheduler.mutations: PBT needs at least one"):
         assert words in err, err
     assert not (tmp_path / "runs").exists()
+
+
+# ---- generated values: never a crash, every problem names a field ----------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402 - the fuzz test's own imports
+from hypothesis import strategies as st  # noqa: E402
+
+_names = ["mean_std_filter", "frame_stack", "atari_preprocessing", "num_frames", "dim", "clip_by_value", "x"]
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**7), st.floats(allow_nan=True),
+                     st.sampled_from(_names))
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(_names), inner, max_size=3)), max_leaves=10)
+_hyperparameters = st.dictionaries(st.sampled_from(
+    ["lr", "n_step", "entropy_coeff", "epsilon", "model_config", "train_batch_size_per_learner", "hiddens",
+     "learning_rate", "gamma"]), _values, max_size=4)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_values, _hyperparameters, st.sampled_from(list(catalog.ALGORITHMS)))
+def test_generated_options_and_connectors_never_crash(connectors, hyperparameters, algorithm):
+    spec = ExperimentSpec.from_dict({"name": "f", "env": {"id": "CartPole-v1"}, "algorithm": algorithm,
+                                     "connectors": connectors, "hyperparameters": hyperparameters,
+                                     "stop": {"iterations": 1}})
+    for p in validate(spec):
+        assert p.path.split(".")[0] in ("hyperparameters", "connectors") and p.message, p
