@@ -291,31 +291,49 @@ def test_a_killed_app_leaves_its_run_going_to_the_end_and_then_nothing_behind(tm
 
 
 @ray
-def test_a_killed_worker_is_retried_from_its_checkpoint_and_a_killed_runner_resumes(tmp_path, ray_session):
-    """Two crashes in one run: a trial's worker process is killed (Tune starts the trial again from its last
-    checkpoint: a line in the log and the Trials table), then the runner itself is killed (SIGKILL): the folder
-    says the run is resumable and how many iterations a resume does again, and the resume finishes every trial
-    with every iteration once."""
+def test_a_killed_worker_is_retried_from_its_checkpoint_then_errors_and_a_killed_runner_resumes(tmp_path,
+                                                                                                  ray_session):
+    """Three crashes in one run: a trial's worker process is killed (Tune starts the trial again from its last
+    checkpoint: a line in the log and the Trials table); killed again, past the file's checkpoint.max_failures, the
+    trial errors with the reason; then the runner itself is killed (SIGKILL): the folder says the run is resumable
+    and how many iterations a resume does again, and the resume finishes the other trial with every iteration
+    once."""
+    from rlstudio.gui.panels.trials import status_text
+
     data = {**TINY, "hyperparameters": {**TINY["hyperparameters"], "lr": {"grid": [0.001, 0.0001]}},
-            "stop": {"iterations": 14}}
+            "stop": {"iterations": 40}, "checkpoint": {"every": 2, "at_end": True, "max_failures": 1}}
     proc, storage = start_run(tmp_path, data, ray_session.address)
     folder = wait_for(storage, lambda evs: any(len(r) >= 3 for r in iterations(evs).values()), proc=proc)
     pid = json.loads((folder / "runner.pid").read_text())["pid"]
-    actors = [p for p in procs.descendants(ray_session.proc.pid)
-              if Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"ray::PPO")]
-    assert actors
-    os.kill(actors[0], signal.SIGKILL)
+
+    def trial_actors():
+        return [p for p in procs.descendants(ray_session.proc.pid)
+                if Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"ray::PPO")]
+
+    first = trial_actors()
+    assert len(first) == 2
+    os.kill(first[0], signal.SIGKILL)
     folder = wait_for(storage, lambda evs: any(e["event"] == "trial_retried" for e in evs), proc=proc)
     [retried] = [e for e in read_events(folder) if e["event"] == "trial_retried"]
-    assert retried["failures"] == 1 and retried["max_failures"] == 2 and retried["from_checkpoint"]
+    tid = retried["trial_id"]
+    assert retried["failures"] == 1 and retried["max_failures"] == 1 and retried["from_checkpoint"]
     assert "died" in retried["message"] or "Actor" in retried["message"], retried["message"]
-    # the Trials table's line for it
-    from rlstudio.gui.panels.trials import status_text
-
-    wait_for(storage, lambda evs: sum(1 for e in evs if e["event"] == "trial_result"
-                                      and e["trial_id"] == retried["trial_id"]) >= 5, proc=proc)
-    trial = ExperimentState.load(folder).trials[retried["trial_id"]]
+    wait_for(storage, lambda evs: sum(1 for e in evs if e["event"] == "trial_result" and e["trial_id"] == tid) >= 5,
+             proc=proc)
+    trial = ExperimentState.load(folder).trials[tid]
     assert trial.status == "running" and status_text(trial) == "running (restarted 1× after a crash)"
+
+    [again] = [p for p in trial_actors() if p not in first]  # the retried trial's new worker
+    os.kill(again, signal.SIGKILL)
+    folder = wait_for(storage, lambda evs: any(e["event"] == "trial_errored" for e in evs), proc=proc)
+    [errored] = [e for e in read_events(folder) if e["event"] == "trial_errored"]
+    assert errored["trial_id"] == tid and ("died" in errored["message"] or "Actor" in errored["message"])
+    trial = ExperimentState.load(folder).trials[tid]
+    assert status_text(trial) == "errored after 1 restart"
+    deadline = time.monotonic() + 15  # Tune saves its state every 2 s: then a resume leaves the trial errored
+    while (recovery.tune_trials(folder) or {}).get(tid) != "ERROR" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert recovery.tune_trials(folder)[tid] == "ERROR"
 
     os.kill(pid, signal.SIGKILL)
     proc.communicate(timeout=60)
@@ -323,20 +341,22 @@ def test_a_killed_worker_is_retried_from_its_checkpoint_and_a_killed_runner_resu
     info = recovery.resume_info(folder)
     assert info.killed and info.resumable and not info.running, info
     events = read_events(folder)
-    logged = {tid: rows[-1] for tid, rows in iterations(events).items()}
+    logged = {t: rows[-1] for t, rows in iterations(events).items() if t != tid}
     saved = {}
     for e in events:
         if e["event"] == "checkpoint_saved":
             saved[e["trial_id"]] = e["iteration"]
-    assert info.lost_iterations == {tid: n - saved.get(tid, 0) for tid, n in logged.items()
-                                    if n < 14 and n > saved.get(tid, 0)}
+    assert info.lost_iterations == {t: n - saved.get(t, 0) for t, n in logged.items()
+                                    if n < 40 and n > saved.get(t, 0)}
     resumed = run_cli("resume", folder, "--address", ray_session.address)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr  # finished, with an errored trial
     events = read_events(folder)
-    assert all(rows == list(range(1, 15)) for rows in iterations(events).values()), iterations(events)
+    rows = iterations(events)
+    assert rows.pop(tid) == list(range(1, len(trial.results) + 1))
+    assert list(rows.values()) == [list(range(1, 41))]
     state = ExperimentState.load(folder)
-    assert state.status == "completed" and len(state.trials) == 2
-    assert all(t.status == "completed" for t in state.trials.values())
+    assert state.status == "completed_with_errors" and len(state.trials) == 2
+    assert state.trials[tid].status == "errored"
 
 
 @ray
