@@ -20,7 +20,11 @@ SHOTS = [  # (output, preset, page index, iterations to run before the picture (
     ("run.png", "article-cartpole-lr-grid", 1, 8, "trials,curves"),
     ("results.png", "article-cartpole-lr-grid", 1, -1, "results,cluster"),
     ("rollouts.png", "article-cartpole-lr-grid", 1, 11, "rollouts,trials"),
+    # Start switches to the Run workspace by itself: curves, trials and rollouts get the window
+    ("workspace-run.png", "article-cartpole-lr-grid", 1, 6, ""),
 ]
+#: demo mode (`rlstudio demo PRESET`), at the projector size it is made for (1280×720): (output, preset, iterations)
+DEMO_SHOTS = [("demo.png", "cartpole-fast", 5)]
 
 
 def main() -> int:
@@ -31,14 +35,26 @@ def main() -> int:
     for name, preset, page, iterations, docks in SHOTS:
         if only and name not in only:
             continue
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RLSTUDIO_SCREENSHOT_PAGE": str(page),
-               "SDL_AUDIODRIVER": "dummy", "RLSTUDIO_SCREENSHOT_RUN_ITERATIONS": str(iterations),
-               "RLSTUDIO_STORAGE": storage, "RLSTUDIO_SCREENSHOT_DOCKS": docks}
-        env.setdefault("XDG_RUNTIME_DIR", "/tmp")
+        env = _env(storage, iterations, page, docks)
         subprocess.run([sys.executable, "-m", "rlstudio", "--open",
                         str(ROOT / "resources" / "presets" / f"{preset}.yaml"), "--screenshot", str(out_dir / name)],
                        check=True, env=env, cwd=ROOT)
+    for name, preset, iterations in DEMO_SHOTS:
+        if only and name not in only:
+            continue
+        subprocess.run([sys.executable, "-m", "rlstudio", "--screenshot", str(out_dir / name), "demo", preset],
+                       check=True, env=_env(storage, iterations), cwd=ROOT)
     return 0
+
+
+def _env(storage: str, iterations: int, page: int | None = None, docks: str = "") -> dict:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SDL_AUDIODRIVER": "dummy",
+           "RLSTUDIO_SCREENSHOT_RUN_ITERATIONS": str(iterations), "RLSTUDIO_STORAGE": storage,
+           "RLSTUDIO_SCREENSHOT_DOCKS": docks}
+    if page is not None:
+        env["RLSTUDIO_SCREENSHOT_PAGE"] = str(page)
+    env.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    return env
 
 
 if __name__ == "__main__":

@@ -652,6 +652,29 @@ def cmd_gui(args) -> int:
     return gui_main(args)
 
 
+# ---- demo (issue 13 §11) ------------------------------------------------------------------------------------
+
+def cmd_demo(args) -> int:
+    """Full screen, large fonts, the preset training at once on this machine, the best policy playing."""
+    from rlstudio.core.presets import list_presets
+
+    keys = [p.key for p in list_presets()]
+    if args.preset not in keys:
+        _err(f"there is no preset named {args.preset!r}. Presets: {', '.join(keys)} (see 'rlstudio presets').")
+        return EXIT_INVALID
+    args.demo_preset = args.preset
+    args.open = None
+    return cmd_gui(args)
+
+
+def _add_demo_command(sub) -> None:
+    p = sub.add_parser("demo", help="demo mode for presenters: full screen, large fonts, the preset trains at once "
+                                    "and its best policy plays; Esc leaves full screen, Esc again or Ctrl+Q quits")
+    p.add_argument("preset", nargs="?", default="cartpole-fast",
+                   help="the preset to train (default cartpole-fast; 'rlstudio presets' lists them)")
+    p.set_defaults(func=cmd_demo)
+
+
 TRUST_HELP = ("trust the code this experiment names (its custom environment, algorithm or classes) for this "
               "command only; 'rlstudio trust' remembers it")
 
@@ -781,6 +804,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_trust)
     _add_install_commands(sub)
     _add_report_command(sub)
+    _add_demo_command(sub)
     return parser
 
 

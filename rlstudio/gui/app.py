@@ -69,7 +69,12 @@ def main(args) -> int:
     from rlstudio.gui.main_window import MainWindow
 
     settings = None
-    if args.screenshot:
+    demo = getattr(args, "demo_preset", None)  # rlstudio demo [PRESET]
+    if demo is not None:
+        from rlstudio.gui.demo import demo_settings
+
+        settings = demo_settings()
+    elif args.screenshot:
         # pictures for the README show the default layout, not whatever this machine's last session left
         import tempfile
 
@@ -78,14 +83,20 @@ def main(args) -> int:
         settings = QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QSettings.Format.IniFormat)
     window = MainWindow(start_session=not os.environ.get("RLSTUDIO_NO_SESSION"), settings=settings)
     # a run that went on without a window (left running, or this app crashed) is shown again at launch
-    window.attach_to_live_runs = not args.screenshot
-    if args.open:
+    window.attach_to_live_runs = not args.screenshot and demo is None
+    if demo is not None:
+        from rlstudio.gui.demo import DemoMode
+
+        # a picture is taken at the projector size the demo is made for; a real demo fills the screen
+        window.demo = DemoMode(window, demo, full_screen=not args.screenshot)
+    elif args.open:
         if not window.open_file(args.open):
             window.shutdown()
             return 2
     else:
         window.new_from_preset("cartpole-fast")
-    window.show()
+    if demo is None:
+        window.show()
 
     if os.environ.get("RLSTUDIO_STARTUP_PROBE"):
         # bench/gui_startup.py: the first event-loop turn after show() is when the window answers input
@@ -126,9 +137,11 @@ def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float
         return (window.session.state in session_done and not window.document.validating and preview_done)
 
     def poll():
-        if settled() or time.monotonic() - started > timeout_s:
-            if run_iterations and window.start_action.isEnabled():
-                window.start_action.trigger()
+        demo_waiting = getattr(window, "demo", None) is not None and not window.run.running
+        if (settled() and not demo_waiting) or time.monotonic() - started > timeout_s:
+            if run_iterations and (window.start_action.isEnabled() or window.run.running):
+                if not window.run.running:  # demo mode has started it already
+                    window.start_action.trigger()
                 QTimer.singleShot(500, poll_run)
             else:
                 QTimer.singleShot(300, grab)  # let the preview animate a few frames

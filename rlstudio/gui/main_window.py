@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit,
-                               QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QTabWidget,
+                               QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QTabWidget,
                                QTextBrowser, QToolBar, QWidget)
 
 from rlstudio import __version__
@@ -33,6 +33,7 @@ from rlstudio.gui.panels.rollout import RolloutPanel
 from rlstudio.gui.panels.run_setup import SearchPanel, WorkersPanel
 from rlstudio.gui.panels.trials import TrialsPanel
 from rlstudio.gui.settings import SettingsDialog, load_settings, save_settings
+from rlstudio.gui.workspaces import DESIGN, RUN, Workspaces
 
 MAX_RECENT = 8
 FILE_FILTER = "Experiments (*.yaml *.yml);;All files (*)"
@@ -103,7 +104,8 @@ class MainWindow(QMainWindow):
         self.experiments.experiment_opened.connect(self.open_experiment)
         self.experiments.live_runs_found.connect(self._on_experiments_live_runs_found)
         self.compare = CompareView(self.tasks)
-        self.compare_dock = self._dock("Compare", self.compare, "compare", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.compare_dock = self._dock("Compare", self.compare, "compare", Qt.DockWidgetArea.BottomDockWidgetArea,
+                                       scroll=True)
         self.tabifyDockWidget(self.problems_dock, self.compare_dock)
         self.compare_dock.hide()  # until Compare… (or the last session's layout) shows it
         self.experiments.compare_requested.connect(self.compare_experiments)
@@ -119,11 +121,12 @@ class MainWindow(QMainWindow):
         self.results.addTab(self.parallel, "Hyperparameters vs return")
         self.evaluation = EvaluationWidget()
         self.results.addTab(self.evaluation, "Evaluation")
-        self.results_dock = self._dock("Results", self.results, "results", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.results_dock = self._dock("Results", self.results, "results", Qt.DockWidgetArea.BottomDockWidgetArea,
+                                       scroll=True)
         self.tabifyDockWidget(self.problems_dock, self.results_dock)
         self.compress = CompressPanel()
         self.compress_dock = self._dock("Compress", self.compress, "compress",
-                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+                                        Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True)
         self.tabifyDockWidget(self.problems_dock, self.compress_dock)
         self.best_card.compress_requested.connect(self.open_compress)
         self.best_card.evaluate_requested.connect(self.evaluate_checkpoint)
@@ -161,6 +164,7 @@ class MainWindow(QMainWindow):
         self.validity_label = QLabel()
         self.statusBar().addPermanentWidget(self.validity_label)
         self.statusBar().addPermanentWidget(self.session_label)
+        self.workspaces = Workspaces(self, self.settings, self.problems_dock, self.problems, self.document)
         self._build_actions()
         self._build_menus()
 
@@ -175,14 +179,10 @@ class MainWindow(QMainWindow):
         self.session.state_changed.connect(lambda _state, text: self.cluster.set_session_text(text))
 
         self.resize(1280, 820)
-        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
-        self.resizeDocks([self.help_dock], [300], Qt.Orientation.Horizontal)
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        state = self.settings.value("window/state")
-        if state is not None:
-            self.restoreState(state)
+        self.workspaces.restore(DESIGN)  # its layout as last left, or the default
         self._update_title()
         self._start_allowed(False, "Checking the experiment…")
         if start_session:
@@ -191,9 +191,17 @@ class MainWindow(QMainWindow):
 
     # ---- construction ------------------------------------------------------------------------------
 
-    def _dock(self, title: str, widget: QWidget, name: str, area) -> QDockWidget:
+    def _dock(self, title: str, widget: QWidget, name: str, area, scroll: bool = False) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{name}")
+        if scroll:
+            # a panel taller than it needs to be most of the time: it scrolls rather than making the whole window
+            # taller than a 720-line projector (the Run workspace and demo mode)
+            area_widget = QScrollArea()
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QScrollArea.Shape.NoFrame)
+            area_widget.setWidget(widget)
+            widget = area_widget
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
@@ -251,6 +259,10 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self.resume_action)
         run_menu.addAction(self.trials.stop_action)
         view_menu = self.menuBar().addMenu("&View")
+        for action in self.workspaces.actions.values():
+            view_menu.addAction(action)
+        view_menu.addAction(self.workspaces.reset_action)
+        view_menu.addSeparator()
         view_menu.addAction(self.help_dock.toggleViewAction())
         view_menu.addAction(self.problems_dock.toggleViewAction())
         view_menu.addAction(self.run_dock.toggleViewAction())
@@ -273,6 +285,11 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.stop_action)
         toolbar.addAction(self.resume_action)
         self.addToolBar(toolbar)
+        switch = QToolBar("Workspace")
+        switch.setObjectName("toolbar-workspace")
+        for action in self.workspaces.actions.values():
+            switch.addAction(action)
+        self.addToolBar(switch)
 
     # ---- files ------------------------------------------------------------------------------------------
 
@@ -525,6 +542,8 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             QMessageBox.warning(self, "Cannot start", f"The experiment folder could not be created in "
                                                       f"{self.storage()}: {exc.strerror or exc}")
+            return
+        self.workspaces.switch(RUN)
 
     def compare_experiments(self, folders: list) -> None:
         self.compare.set_sources(folders)
@@ -543,6 +562,8 @@ class MainWindow(QMainWindow):
         self.run.follow(folder)
         self.evaluation.show_latest(folder)
         self._update_run_actions()
+        if self.run.state is not None and self.run.state.status == "running":
+            self.workspaces.switch(RUN)
         self.trials_dock.raise_()
         self.curves_dock.raise_()
         self.statusBar().showMessage(f"Showing {folder} ({self.run.state.status})", 10000)
@@ -576,6 +597,8 @@ class MainWindow(QMainWindow):
                            token=self.session.token, runner_env=self.session.runner_env)
         except (OSError, SpecFileError) as exc:
             QMessageBox.warning(self, "Cannot resume", f"{folder} cannot be resumed: {exc}")
+            return
+        self.workspaces.switch(RUN)
 
     def open_compress(self, checkpoint: str) -> None:
         """The best-trial card's "Compress…": the Compress panel, set to that checkpoint."""
@@ -741,7 +764,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.workspaces.save()
         self.shutdown()
         event.accept()
         self.closed.emit()
