@@ -147,14 +147,33 @@ def test_demo_mode_opens_full_screen_in_run_with_larger_fonts_and_starts_the_pre
         qtbot.waitUntil(lambda: bool(w.started), timeout=20000)
         assert len(w.started) == 1 and w.started[0].name == load_spec(presets_dir() / "cartpole-lr-seeds.yaml").name
         assert demo.started
+        w.rollout.show_trial("some_trial")  # the presenter clicked a trial; when the run ends, the best plays again
+        demo._on_run_finished(None, 0)
+        assert w.rollout.selected is None and w.rollout.best_button.isChecked()
         qtbot.keyClick(w, Qt.Key.Key_Escape)  # Esc leaves full screen, the demo goes on
         qtbot.waitUntil(lambda: not w.isFullScreen())
         assert w.isVisible() and len(w.started) == 1
+        qtbot.keyClick(w, Qt.Key.Key_Escape)  # a second Esc quits
+        qtbot.waitUntil(lambda: not w.isVisible())
     finally:
         w.document.dirty = False
         w.session.state = "stopped"
         w.close()
     assert w.tasks.pool.activeThreadCount() == 0
+
+
+def test_opening_a_running_experiment_switches_to_run(qtbot, window, tmp_path):
+    import json
+
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "events.jsonl").write_text(json.dumps(
+        {"event": "experiment_started", "time": 0.0, "planned_trials": 1,
+         "spec": {"env": {"id": "CartPole-v1"}, "stop": {"iterations": 5}}}) + "\n")
+    assert window.workspaces.current == "design"
+    window.open_experiment(str(folder))
+    assert window.run.state.status == "running"
+    assert window.workspaces.current == "run" and not window.pages.isVisible()
 
 
 def test_demo_command_refuses_an_unknown_preset(capsys):

@@ -21,7 +21,7 @@ from rlstudio.gui.workspaces import RUN
 DEFAULT_PRESET = "cartpole-fast"
 FONT_SCALE = 1.35
 #: in demo mode the curves and the rollout view share the top, the trials table keeps a short strip below
-DEMO_SHARES = {"curves": 0.55, "rollouts": 0.45, "trials": 0.22}
+DEMO_SHARES = {"curves": 0.55, "rollouts": 0.45, "trials": 0.2}
 
 
 def demo_settings() -> QSettings:
@@ -40,16 +40,18 @@ class DemoMode(QObject):
         font = window.font()
         font.setPointSizeF(font.pointSizeF() * FONT_SCALE)
         window.setFont(font)
-        window.curves.setFont(font)
+        self._enlarge_plot_text(font)
         window.setWindowTitle(f"{preset} — RL Studio demo")
         window.ask_close_run = lambda: "stop"  # quitting a demo never asks: the run stops and stays resumable
         window.new_from_preset(preset)
         window.workspaces.switch(RUN)
+        # a demo preset has no problems: the strip would only take a line from the curves (View shows it again)
+        window.problems_dock.hide()
         if full_screen:
             window.showFullScreen()
         else:
-            window.resize(1280, 720)
             window.show()
+            window.resize(1280, 720)
         self.lay_out()
         self.leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), window)
         self.leave.activated.connect(self._on_leave_activated)
@@ -68,6 +70,15 @@ class DemoMode(QObject):
         w.resizeDocks([docks["trials"]], [int(DEMO_SHARES["trials"] * height)], Qt.Orientation.Vertical)
         docks["rollouts"].raise_()
         docks["trials"].raise_()
+
+    def _enlarge_plot_text(self, font) -> None:
+        """pyqtgraph draws its axes and legend with its own fonts: enlarge them too, for the back row."""
+        plot = self.window.curves.plot.getPlotItem()
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setStyle(tickFont=font)
+            axis.label.setFont(font)
+        self.window.curves.legend.setLabelTextSize(f"{font.pointSizeF():.0f}pt")
 
     def _on_start_action_changed(self) -> None:
         """Start as soon as Start is allowed (the session is ready and the preset checked), once."""
