@@ -10,7 +10,10 @@ session, and once the best trial's first checkpoint plays, measures for ``--seco
   100 ms), also measured for the same run without the rollout panel (baseline, ``--no-baseline`` skips it);
 * GUI and player process memory (the GUI must stay ≤ 600 MB RSS).
 
-    flock /tmp/rlstudio-ray.lock .venv/bin/python bench/rollout.py [--seconds 30] [--fps 60]
+    flock /tmp/rlstudio-ray.lock .venv/bin/python bench/rollout.py [--seconds 30] [--fps 60] [--demo]
+
+``--demo``: the window as ``rlstudio demo`` shows it at a projector's 1280×720 (larger fonts, Run workspace, the
+app's own rollout view in it).
 
 Measured on the 2-CPU dev machine (both cores busy with the two trials): 51–59 fps received and painted of 60
 asked; GUI stall p99 7–16 ms with the view (1.3–7 ms without); the max is the weak spot: 69–300 ms with the view
@@ -101,16 +104,24 @@ def wait(app, seconds: float, until=None) -> bool:
     return until() if until is not None else True
 
 
-def run_once(app, spec, storage, address, seconds: float, fps: int, with_view: bool) -> dict:
+def run_once(app, spec, storage, address, seconds: float, fps: int, with_view: bool, demo: bool = False) -> dict:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QDockWidget
 
     from rlstudio.gui.main_window import MainWindow
 
-    window = MainWindow(start_session=False)
-    window.resize(1400, 900)
     panel = None
-    if with_view:
+    if demo:
+        # `rlstudio demo` at a projector's 1280×720: larger fonts, the Run workspace, the app's own rollout view
+        from rlstudio.gui.demo import DemoMode, demo_settings
+
+        window = MainWindow(start_session=False, settings=demo_settings())
+        window.demo = DemoMode(window, "cartpole-fast", full_screen=False)
+        panel = window.rollout if with_view else None
+    else:
+        window = MainWindow(start_session=False)
+        window.resize(1400, 900)
+    if with_view and not demo:
         from rlstudio.gui.panels.rollout import RolloutPanel
 
         panel = RolloutPanel()
@@ -194,6 +205,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--fps", type=int, default=60)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--demo", action="store_true", help="the window in demo mode at 1280×720 (rlstudio demo)")
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
@@ -212,12 +224,14 @@ def main() -> int:
     figures = {"seconds": args.seconds}
     try:
         spec.ray.address = host.address
-        figures.update(run_once(app, spec.copy(), storage, host.address, args.seconds, args.fps, True))
+        figures.update(run_once(app, spec.copy(), storage, host.address, args.seconds, args.fps, True,
+                                args.demo))
         print(f"with the rollout view: {figures['fps_received_main']:.1f} fps received "
               f"({figures['fps_painted_main']:.1f} painted) of {args.fps} requested; stall p99 "
               f"{figures['with_view_stall_p99_ms']:.1f} ms, max {figures['with_view_stall_max_ms']:.1f} ms", flush=True)
         if not args.no_baseline:
-            figures.update(run_once(app, spec.copy(), storage, host.address, args.seconds, args.fps, False))
+            figures.update(run_once(app, spec.copy(), storage, host.address, args.seconds, args.fps, False,
+                                    args.demo))
             print(f"without it: stall p99 {figures['baseline_stall_p99_ms']:.1f} ms, max "
                   f"{figures['baseline_stall_max_ms']:.1f} ms", flush=True)
     finally:
