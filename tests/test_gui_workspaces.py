@@ -140,6 +140,7 @@ def test_demo_mode_opens_full_screen_in_run_with_larger_fonts_and_starts_the_pre
         assert w.isFullScreen() and w.workspaces.current == "run" and not w.pages.isVisible()
         assert w.font().pointSizeF() >= 1.3 * QApplication.font().pointSizeF()
         assert w.curves.width() > 0.45 * w.width() and w.rollout.isVisible()
+        assert not w.rollout.grid_shown and not w.problems_dock.isVisible()  # one big view; room for it at 720
         assert w.started == []  # not before the session is ready
         w.document.set_cluster(ClusterInfo(2))
         w.session.state = "ready"

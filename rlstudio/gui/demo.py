@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 
 from rlstudio.gui.workspaces import RUN
@@ -47,12 +47,17 @@ class DemoMode(QObject):
         window.workspaces.switch(RUN)
         # a demo preset has no problems: the strip would only take a line from the curves (View shows it again)
         window.problems_dock.hide()
+        # one big rollout view for the back row; no grid of small ones (it also saves the player the frames, and
+        # the window fits 720 lines)
+        window.rollout.grid_shown = False
+        window.trials.details.hide()  # the failed-trial details pane is not for an audience (Status still says so)
         if full_screen:
             window.showFullScreen()
         else:
             window.show()
             window.resize(1280, 720)
         self.lay_out()
+        QTimer.singleShot(0, self.lay_out)  # again once the window has its final size
         self.leave = QShortcut(QKeySequence(Qt.Key.Key_Escape), window)
         self.leave.activated.connect(self._on_leave_activated)
         window.start_action.changed.connect(self._on_start_action_changed)
@@ -87,7 +92,7 @@ class DemoMode(QObject):
             return
         self.started = True
         w.start_action.trigger()
-        w.statusBar().showMessage(f"Demo: training {self.preset}. Esc leaves full screen, Ctrl+Q quits.", 15000)
+        w.statusBar().showMessage("Demo: Esc leaves full screen, Ctrl+Q quits", 15000)
 
     def _on_run_finished(self, _state, _code: int) -> None:
         self.window.rollout.follow_best()  # the best policy keeps playing

@@ -235,6 +235,8 @@ class RolloutPanel(QWidget):
         #: newest checkpoint, until another trial or "best" is chosen
         self.pinned = None  # core.models.ModelChoice | None
         self.running: list[str] = []
+        #: the grid of small views, one per running trial (demo mode turns it off: one big view, fewer frames)
+        self.grid_shown = True
         self.small_views: dict[str, FrameView] = {}
         self.playing_info: dict = {}
         self.recording: str | None = None
@@ -360,7 +362,7 @@ class RolloutPanel(QWidget):
             if not self.mode_box.currentData():
                 self.controller.set_view(MAIN, greedy=False)
         self._load(MAIN, self.shown_trial)
-        wanted = self.running[:GRID_MAX]
+        wanted = self.running[:GRID_MAX] if self.grid_shown else []
         for tid in list(self.small_views):
             if tid not in wanted:
                 self._remove_small(tid)
