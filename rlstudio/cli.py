@@ -668,8 +668,9 @@ def cmd_demo(args) -> int:
 
 
 def _add_demo_command(sub) -> None:
-    p = sub.add_parser("demo", help="demo mode for presenters: full screen, large fonts, the preset trains at once "
-                                    "and its best policy plays; Esc leaves full screen, Esc again or Ctrl+Q quits")
+    text = ("demo mode for presenters: full screen, large fonts, the preset trains at once on this machine and "
+            "its best policy plays, also after the run ends; Esc leaves full screen, Esc again or Ctrl+Q quits")
+    p = sub.add_parser("demo", help=text, description=text[0].upper() + text[1:] + ".")
     p.add_argument("preset", nargs="?", default="cartpole-fast",
                    help="the preset to train (default cartpole-fast; 'rlstudio presets' lists them)")
     p.set_defaults(func=cmd_demo)
