@@ -24,6 +24,8 @@ def started_window(qtbot, tmp_path, data: dict):
     qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=90000)
     session_pids = window.session._host.pids()
     window.start_action.trigger()
+    # Start runs the experiment as shown once its check has passed (a moment after the click, not inside it)
+    qtbot.waitUntil(lambda: window.run.state is not None, timeout=30000)
     return window, session_pids
 
 
