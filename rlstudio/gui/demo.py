@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 
 from rlstudio.gui.workspaces import RUN
 
@@ -72,6 +72,8 @@ class DemoMode(QObject):
         w.resizeDocks([docks["curves"], docks["rollouts"]],
                       [int(DEMO_SHARES["curves"] * width), int(DEMO_SHARES["rollouts"] * width)],
                       Qt.Orientation.Horizontal)
+        # with the editor hidden Qt hands spare height to the bottom docks: cap the trials table instead
+        w.trials.setMaximumHeight(max(140, int(DEMO_SHARES["trials"] * height)))
         w.resizeDocks([docks["trials"]], [int(DEMO_SHARES["trials"] * height)], Qt.Orientation.Vertical)
         docks["rollouts"].raise_()
         docks["trials"].raise_()
@@ -79,10 +81,12 @@ class DemoMode(QObject):
     def _enlarge_plot_text(self, font) -> None:
         """pyqtgraph draws its axes and legend with its own fonts: enlarge them too, for the back row."""
         plot = self.window.curves.plot.getPlotItem()
+        label_font = QFont(font)
+        label_font.setPointSizeF(font.pointSizeF() / FONT_SCALE * 1.1)  # the long y label must fit the plot's height
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
             axis.setStyle(tickFont=font)
-            axis.label.setFont(font)
+            axis.label.setFont(label_font)
         self.window.curves.legend.setLabelTextSize(f"{font.pointSizeF():.0f}pt")
 
     def _on_start_action_changed(self) -> None:
