@@ -228,3 +228,19 @@ def test_watch_and_evaluate_say_which_model_they_use(qtbot):
     qtbot.addWidget(evaluation)
     evaluation.set_checkpoint("/x/final_model", "final model (12 iterations)")
     assert "final model (12 iterations)" in evaluation.model.text()
+
+
+def test_with_seeds_the_card_names_the_best_configuration_and_says_how_sure(qtbot, tmp_path):
+    from rlstudio.gui.panels.results import BestTrialCard
+
+    state = recorded_state()
+    card = BestTrialCard()
+    qtbot.addWidget(card)
+    card.set_state(state, str(tmp_path))
+    assert card.verdict_label.isHidden()  # one seed each: no verdict to give
+    verdict = ("Best configuration: lr=0.001 — IQM 480 (95 % CI 470 to 495) over 3 runs. ... The top two are not "
+               "distinguishable with 3 seeds; run more seeds.")
+    state.best.update(best_group="g0", verdict=verdict)
+    card.set_state(state, str(tmp_path))
+    assert not card.verdict_label.isHidden() and "run more seeds" in card.verdict_label.text()
+    assert "Best configuration" in card.title.text() and "IQM" in card.title.text()

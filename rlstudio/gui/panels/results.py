@@ -51,6 +51,12 @@ class BestTrialCard(QWidget):
         self.title.setWordWrap(True)
         self.title.setObjectName("best-title")
         self.return_label = QLabel()  # not "metric": that would shadow QWidget.metric() (grab() calls it)
+        # with several seeds per configuration: the best configuration by its IQM and how sure that is
+        self.verdict_label = QLabel()
+        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setObjectName("best-verdict")
+        self.verdict_label.setStyleSheet("QLabel{background:#f3f7ff;border-left:4px solid #1f77b4;padding:4px 8px}")
+        self.verdict_label.hide()
         self.config_box = QGroupBox("Configuration")
         self.config_form = QFormLayout(self.config_box)
         self.checkpoint = QLabel()
@@ -131,6 +137,7 @@ class BestTrialCard(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.return_label)
+        layout.addWidget(self.verdict_label)
         layout.addWidget(self.config_box)
         model_row = QHBoxLayout()
         model_row.addWidget(QLabel("Model:"))
@@ -166,11 +173,18 @@ class BestTrialCard(QWidget):
             self.checkpoint.clear()
         else:
             final = " (run finished)" if state.status not in ("running", "unknown") else " so far"
-            self.title.setText(f"<b>Best trial{final}: {best.trial_id}</b> — chosen by its final return")
+            if (state.best or {}).get("best_group"):
+                self.title.setText(f"<b>Best configuration{final}: trial {best.trial_id}</b> — the best seed of "
+                                   f"the configuration with the highest IQM over its seeds")
+            else:
+                self.title.setText(f"<b>Best trial{final}: {best.trial_id}</b> — chosen by its final return")
             self.return_label.setText(self.return_text(best))
             self._set_config(best.config)
             self.export_button.setToolTip(f"Write a plain RLlib script that trains a new model with trial "
                                           f"{best.trial_id}'s configuration, to run or change without RL Studio.")
+        verdict = (state.best or {}).get("verdict")
+        self.verdict_label.setText(verdict or "")
+        self.verdict_label.setVisible(bool(verdict))
         self._set_models(model_choices(state, self.trial_id))
         self._show_final(state)
         self._show_evaluation(state)
