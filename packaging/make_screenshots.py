@@ -22,7 +22,11 @@ SHOTS = [  # (output, preset, page index, iterations to run before the picture (
     ("rollouts.png", "article-cartpole-lr-grid", 1, 11, "rollouts,trials"),
     # Start switches to the Run workspace by itself: curves, trials and rollouts get the window
     ("workspace-run.png", "article-cartpole-lr-grid", 1, 6, ""),
+    # 3 learning rates x 3 seeds to the end, the curves "By configuration" and the card's verdict
+    ("seeds.png", "cartpole-lr-seeds", 3, -1, "curves,results"),
 ]
+#: pictures taken with the Curves panel's "By configuration" switch on
+GROUPED = {"seeds.png"}
 #: demo mode (`rlstudio demo PRESET`), at the projector size it is made for (1280×720): (output, preset, iterations)
 DEMO_SHOTS = [("demo.png", "cartpole-fast", 5)]
 
@@ -36,6 +40,8 @@ def main() -> int:
         if only and name not in only:
             continue
         env = _env(storage, iterations, page, docks)
+        if name in GROUPED:
+            env["RLSTUDIO_SCREENSHOT_GROUPED"] = "1"
         subprocess.run([sys.executable, "-m", "rlstudio", "--open",
                         str(ROOT / "resources" / "presets" / f"{preset}.yaml"), "--screenshot", str(out_dir / name)],
                        check=True, env=env, cwd=ROOT)

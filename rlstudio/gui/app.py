@@ -163,6 +163,10 @@ def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float
             QTimer.singleShot(200, poll_run)
 
     def grab():
+        if os.environ.get("RLSTUDIO_SCREENSHOT_GROUPED") == "1" and not window.curves.bands.toggle.isChecked():
+            window.curves.bands.toggle.setChecked(True)  # one line and band per configuration
+            QTimer.singleShot(1500, grab)
+            return
         from PySide6.QtWidgets import QDockWidget
 
         for name in docks or []:

@@ -426,7 +426,8 @@ class CurvesPanel(QWidget):
         self.legend = self.plot.addLegend(offset=(10, 10))
         self.threshold_line = pg.InfiniteLine(angle=0, movable=False,
                                               pen=pg.mkPen("#2a6", width=1, style=Qt.PenStyle.DashLine),
-                                              label="success", labelOpts={"position": 0.05, "color": "#2a6"})
+                                              # at the right end: the legend sits top-left
+                                              label="success", labelOpts={"position": 0.92, "color": "#2a6"})
         self.threshold_line.setVisible(False)
         self.plot.addItem(self.threshold_line, ignoreBounds=True)  # the view fits the curves, as on a linear axis
         self.thin_curves = ThinCurves()  # with many trials: the curves of those not emphasised
