@@ -75,3 +75,22 @@ def temp_storage() -> Path:
 def print_figures(figures: dict) -> None:
     """The last line of every bench script: one JSON object with its figures."""
     print(json.dumps(figures, sort_keys=True))
+
+
+def measure_redraws(panel, state, repeats: int) -> tuple[float, float]:
+    """Median (data update, redraw) seconds of a Curves panel over live updates that each append one point to
+    every trial of ``state`` (bench/curves_redraw.py, bench/bands_redraw.py)."""
+    import statistics
+
+    updates, redraws = [], []
+    for _ in range(repeats):
+        for trial in state.trials.values():
+            last = trial.results[-1]
+            trial.results.append({**last, "iteration": last["iteration"] + 1, "timesteps": last["timesteps"] + 500})
+        started = time.perf_counter()
+        panel.set_state(state)
+        updated = time.perf_counter()
+        panel.plot.grab()
+        redraws.append(time.perf_counter() - updated)
+        updates.append(updated - started)
+    return statistics.median(updates), statistics.median(redraws)

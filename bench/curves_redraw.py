@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from _common import print_figures  # noqa: E402
+from _common import measure_redraws, print_figures  # noqa: E402
 
 from rlstudio.core.events import ExperimentState, TrialState  # noqa: E402
 
@@ -35,22 +34,6 @@ def make_state(trials: int, points: int) -> ExperimentState:
                           "episode_return_mean": float(r)} for i, r in enumerate(returns)]
         state.trials[trial.trial_id] = trial
     return state
-
-
-def measure(panel, state, repeats: int) -> tuple[float, float]:
-    """Median (data update, redraw) seconds over live updates that each append one point to every trial."""
-    updates, redraws = [], []
-    for _ in range(repeats):
-        for trial in state.trials.values():
-            last = trial.results[-1]
-            trial.results.append({**last, "iteration": last["iteration"] + 1, "timesteps": last["timesteps"] + 500})
-        started = time.perf_counter()
-        panel.set_state(state)
-        updated = time.perf_counter()
-        panel.plot.grab()
-        redraws.append(time.perf_counter() - updated)
-        updates.append(updated - started)
-    return statistics.median(updates), statistics.median(redraws)
 
 
 def main() -> int:
@@ -74,7 +57,7 @@ def main() -> int:
         panel.set_state(state)
         panel.plot.grab()
         figures[f"{label}_first_draw_ms"] = (time.perf_counter() - started) * 1000
-        update, redraw = measure(panel, state, args.repeats)
+        update, redraw = measure_redraws(panel, state, args.repeats)
         figures[f"{label}_data_update_ms_median"] = update * 1000
         figures[f"{label}_redraw_ms_median"] = redraw * 1000
         panel.close()
