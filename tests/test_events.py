@@ -150,6 +150,8 @@ def test_eta_text_says_up_to_when_a_target_can_end_trials_early():
     assert eta_text(state, now=5.0) == "ETA up to 4s"
     state.spec["stop"].pop("episode_return_mean")
     assert eta_text(state, now=5.0) == "ETA 4s"
+    state.apply({"event": "experiment_finished", "time": 9.0, "status": "completed"})
+    assert eta_text(state, now=10.0) == "done"  # not "ETA 0s" once it has ended
 
 
 def test_planned_trials_not_made_yet_are_queued_and_a_pending_trial_keeps_its_values():

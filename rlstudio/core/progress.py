@@ -44,7 +44,9 @@ def fmt_number(value) -> str:
 
 
 def eta_text(state: ExperimentState, now: float | None = None) -> str:
-    """"ETA 1m20s", or "ETA up to 1m20s" when a return target can end trials sooner."""
+    """"ETA 1m20s", or "ETA up to 1m20s" when a return target can end trials sooner; "done" once it has ended."""
+    if state.status not in ("running", "unknown"):
+        return "done" if state.status in ("completed", "completed_with_errors") else "ETA --"
     eta = eta_seconds(state, now)
     if eta is None:
         return "ETA --"
