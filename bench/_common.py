@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from rlstudio.core.events import read_events  # noqa: E402
 from rlstudio.core.spec import ExperimentSpec  # noqa: E402
-from rlstudio.engine.runner import new_experiment_folder  # noqa: E402
+from rlstudio.core.folder import new_experiment_folder  # noqa: E402
 
 
 def timings(folder: Path, started: float, code: int, target: float | None) -> dict:
@@ -94,3 +94,23 @@ def measure_redraws(panel, state, repeats: int) -> tuple[float, float]:
         redraws.append(time.perf_counter() - updated)
         updates.append(updated - started)
     return statistics.median(updates), statistics.median(redraws)
+
+
+def app_window():
+    """The app's real main window on a local session, with settings and experiments in a scratch folder (the
+    user's own are untouched): ``(QApplication, MainWindow)``. Shown; the session starts in the background."""
+    import os
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from rlstudio.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    scratch = temp_storage()
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
+    settings = QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("storage", os.path.join(scratch, "runs"))
+    window = MainWindow(start_session=True, settings=settings)
+    window.show()
+    return app, window

@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from _common import print_figures  # noqa: E402
+from _common import app_window, print_figures  # noqa: E402
 
 HEARTBEAT_MS = 5
 
@@ -71,11 +70,22 @@ def run_once(window, app, experiment, warm: bool) -> dict:
     from PySide6.QtCore import QTimer
 
     if warm:
-        window._prepare_runner()
+        window.run_control.prepare_runner()
         time.sleep(8)  # the app prepares it when the session is ready, long before a user clicks Start
     else:
-        window._prepare_runner = lambda: None  # the baseline: no warm runner, before or after this run
-        window.run.discard_warm()
+        window.run_control.prepare_runner = lambda: None  # the baseline: no warm runner, before or after this run
+        # the runner the app kept ready ends in the background now (it used to block): wait until it has, so that
+        # the cold run is measured alone and not against a discarded runner still importing on the same cores
+        gone = []
+        if hasattr(window.run, "discard_warm_then"):
+            window.run.discard_warm_then(lambda: gone.append(True))
+        else:  # before this round (bench/before_after.py runs this script against it): discarding blocked
+            window.run.discard_warm()
+            gone.append(True)
+        deadline = time.monotonic() + 30
+        while not gone and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
     window.document.set_spec(experiment.copy(), None)
     deadline = time.monotonic() + 60
     while not window.start_action.isEnabled() and time.monotonic() < deadline:
@@ -94,13 +104,19 @@ def run_once(window, app, experiment, warm: bool) -> dict:
     heartbeat.timeout.connect(beat)
     first_point = None
     started, started_wall = time.perf_counter(), time.time()
+    earlier = set(window.curves._series)
+    ended = []
+    window.run.finished.connect(lambda *_: ended.append(True))
     window.start_action.trigger()
     heartbeat.start()
     next_sample = 0.0
-    while window.run.running or window.run.process is not None:
+    # until the run has ended: the bridge's ``finished`` (``run.running`` is no guide: after a run the app starts
+    # the next warm runner, which keeps running)
+    while not ended:
         app.processEvents()
         now = time.perf_counter()
-        if first_point is None and any(len(entry[1]) for entry in window.curves._series.values()):
+        if first_point is None and any(len(entry[1]) for key, entry in window.curves._series.items()
+                                       if key not in earlier):  # this run's trials, not the previous run's
             first_point = now - started
         if now >= next_sample:
             memory.append(rss_mb())
@@ -120,19 +136,8 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=15)
     parser.add_argument("--only", choices=("warm", "cold"), help="measure one of the two (default: both)")
     args = parser.parse_args()
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from rlstudio.gui.main_window import MainWindow
-
-    app = QApplication.instance() or QApplication([])
-    scratch = tempfile.mkdtemp(prefix="rlstudio-bench-")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)
-    settings = QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat)
-    settings.setValue("storage", os.path.join(scratch, "runs"))
-    window = MainWindow(start_session=True, settings=settings)
+    app, window = app_window()
     window.ask_save_changes = lambda: None
-    window.show()
     deadline = time.monotonic() + 120
     while window.session.state != "ready" and time.monotonic() < deadline:
         app.processEvents()

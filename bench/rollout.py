@@ -15,7 +15,13 @@ session, and once the best trial's first checkpoint plays, measures for ``--seco
 ``--demo``: the window as ``rlstudio demo`` shows it at a projector's 1280×720 (larger fonts, Run workspace, the
 app's own rollout view in it, no grid of small views). Measured (``--demo --seconds 20 --no-baseline``, 2 trials
 training on the 2 cores): 59.3 fps received, 59.8 painted of 60 asked; GUI stall p99 14.8 ms, max 28.7 ms; GUI
-174 MB RSS.
+174 MB RSS. Measured again on 2026-12-02 (two runs, today's curves with episode dots and last-value markers, the
+view painted at 569x214 in the 1280x720 window): 47.2 / 47.7 fps received, 47.9 / 48.3 painted; stall p99 41.0 /
+41.5 ms, max 168 / 201 ms; GUI 19 % CPU, player 13 %, GUI 184 MB RSS: all three targets missed.
+That day other sessions' tests shared the 2 cores. On a quiet machine the same day (two runs, and one under
+py-spy sampling the GUI process at 200 Hz): 59.7–59.9 fps received, 60.4–60.8 painted; stall p99 10.2–12.0 ms, max
+20.3–34.9 ms; GUI 20 % CPU, 179 MB RSS: all three targets met. The plain run (``--seconds 20``): 60.1 painted,
+p99 11.6 ms, max 35.5 ms with the view, 10.1 / 29.2 ms without.
 
 Measured on the 2-CPU dev machine (both cores busy with the two trials): 51–59 fps received and painted of 60
 asked; GUI stall p99 7–16 ms with the view (1.3–7 ms without); the max is the weak spot: 69–300 ms with the view
@@ -165,7 +171,7 @@ def run_once(app, spec, storage, address, seconds: float, fps: int, with_view: b
         received.update(main=0, grid=0)
         paints["n"] = 0
     heartbeat.recording = True
-    player_pid = panel.controller.process.processId() if panel is not None else None
+    player_pid = panel.controller.pid if panel is not None else None
     cpu0 = cpu_s(), (cpu_s(player_pid) if player_pid else 0.0)
     t0 = time.monotonic()
     rss_gui = []
@@ -191,6 +197,9 @@ def run_once(app, spec, storage, address, seconds: float, fps: int, with_view: b
         figures["player_rss_mb"] = rss_mb(player_pid)
         figures["player_cpu_percent"] = player_cpu
         figures["player_playing"] = panel.playing_info.get("text")
+        # what "at 1280×720" means: the window's size and the size the frames are painted at
+        figures["window_size"] = f"{window.width()}x{window.height()}"
+        figures["view_size"] = f"{panel.view.width()}x{panel.view.height()}"
     window.run.stop()
     window.run.wait(120000)
     if panel is not None:
@@ -238,7 +247,8 @@ def main() -> int:
                   f"{figures['baseline_stall_max_ms']:.1f} ms", flush=True)
     finally:
         host.close()
-    figures["target_fps_met"] = figures["fps_received_main"] >= 50
+    # the target is frames painted (what the audience sees); a frame received but not painted does not count
+    figures["target_fps_met"] = min(figures["fps_received_main"], figures["fps_painted_main"]) >= 50
     figures["target_stall_met"] = (figures["with_view_stall_p99_ms"] <= 16 and figures["with_view_stall_max_ms"] <= 100)
     print_figures(figures)
     return 0

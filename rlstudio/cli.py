@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from rlstudio import __version__
+from rlstudio.core.folder import EVENTS_FILE, LOG_FILE, SPEC_FILE, experiment_of, output_problem
 from rlstudio.core.problems import errors
 from rlstudio.core.spec import SpecFileError, load_spec
 
@@ -150,13 +151,11 @@ class RunnerProcess:
     second SIGINT as 'skip the final checkpoint'). Its descendants are tracked so none outlive it."""
 
     def __init__(self, folder: Path, address: str | None, resume: bool):
-        cmd = [sys.executable, "-m", "rlstudio.engine.runner", str(folder)]
-        if address:
-            cmd += ["--address", address]
-        if resume:
-            cmd.append("--resume")
+        from rlstudio.engine.runner import runner_argv
+
+        cmd = runner_argv(folder, address=address, resume=resume)
         self.folder = folder
-        self.log = open(folder / "runner.log", "ab")
+        self.log = open(folder / LOG_FILE, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         self.seen: set[int] = set()
@@ -184,11 +183,11 @@ class RunnerProcess:
 
 
 def _follow(runner: RunnerProcess, quiet: bool) -> int:
-    from rlstudio.core.events import EventTail, ExperimentState
+    from rlstudio.core.follow import EventLogFollower
     from rlstudio.core.progress import render
 
-    tail = EventTail(runner.folder)
-    state = ExperimentState()
+    follower = EventLogFollower(runner.folder)
+    state = follower.state
     tty = sys.stdout.isatty() and not quiet
     drawn = 0
     last_print = 0.0
@@ -202,9 +201,8 @@ def _follow(runner: RunnerProcess, quiet: bool) -> int:
     try:
         while True:
             running = runner.proc.poll() is None
-            new = list(tail.read_new())
+            new = follower.poll()
             for e in new:
-                state.apply(e)
                 if not tty and not quiet and e.get("event") in ("trial_started", "trial_completed",
                                                                 "trial_errored", "experiment_started"):
                     _print_event_line(e)
@@ -225,8 +223,7 @@ def _follow(runner: RunnerProcess, quiet: bool) -> int:
             runner.track()
             time.sleep(0.25)
         code = runner.finish()
-        for e in tail.read_new():
-            state.apply(e)
+        follower.poll()
     finally:
         signal.signal(signal.SIGINT, previous)
     if not quiet and state.trials and not tty:
@@ -250,7 +247,7 @@ def _summary(state, folder: Path, code: int) -> int:
     if state.runner_error:
         _err(state.runner_error)
         _print_runner_problems(folder)
-        print(f"details: {folder / 'runner.log'}", file=sys.stderr)
+        print(f"details: {folder / LOG_FILE}", file=sys.stderr)
         return code or EXIT_FAILED
     if state.status == "stopped":
         print(f"Stopped. Continue with: rlstudio resume {folder}")
@@ -269,11 +266,11 @@ def _summary(state, folder: Path, code: int) -> int:
         print(f"done: {folder}")
         return EXIT_OK
     if failed:
-        print(f"{len(failed)} of {len(state.trials)} trial(s) failed; tracebacks are in {folder / 'events.jsonl'}",
+        print(f"{len(failed)} of {len(state.trials)} trial(s) failed; tracebacks are in {folder / EVENTS_FILE}",
               file=sys.stderr)
         return EXIT_FAILED
     if code != 0:
-        _err(f"the runner ended with exit code {code}; see {folder / 'runner.log'}")
+        _err(f"the runner ended with exit code {code}; see {folder / LOG_FILE}")
         return code if code > 0 else EXIT_FAILED
     return EXIT_OK
 
@@ -289,7 +286,7 @@ def _print_runner_problems(folder: Path) -> None:
 
 def cmd_run(args) -> int:
     from rlstudio.core.validation import local_cluster, validate
-    from rlstudio.engine.runner import new_experiment_folder
+    from rlstudio.core.folder import new_experiment_folder
 
     spec = _load(args.file)
     if spec is None:
@@ -297,25 +294,39 @@ def cmd_run(args) -> int:
     _trust_named(spec, args.trust)
     if args.address:
         spec.ray.address = args.address
-    # every problem at once, a trial too big for this computer included (the runner checks again in its session)
-    errs = errors(validate(spec, deep=True, cluster=local_cluster(spec)))
+    # every problem at once, a trial too big for this computer included (the runner checks again in its session;
+    # a remote cluster's runner checks against that cluster's nodes)
+    errs = errors(validate(spec, deep=True, cluster=None if args.jobs else local_cluster(spec)))
     if errs:
         for p in errs:
             print(f"error: {p}", file=sys.stderr)
         print(f"{args.file}: {len(errs)} problem(s); nothing was run.", file=sys.stderr)
         return EXIT_INVALID
+    if args.jobs and args.address:
+        _err("give either --address (join a cluster from here) or --jobs (submit to a remote cluster), not both")
+        return EXIT_INVALID
     folder = new_experiment_folder(spec, args.storage)
     print(f"experiment folder: {folder}")
+    if args.jobs:
+        from rlstudio import jobs_cli
+
+        return jobs_cli.run(args, folder)
     return _follow(RunnerProcess(folder, args.address, resume=False), args.quiet)
 
 
 def cmd_resume(args) -> int:
     folder = Path(args.folder).expanduser().resolve()
-    if not (folder / "experiment.yaml").exists():
-        _err(f"{folder} is not an RL Studio experiment folder (no experiment.yaml)")
+    if not (folder / SPEC_FILE).exists():
+        _err(f"{folder} is not an RL Studio experiment folder (no {SPEC_FILE})")
         return EXIT_INVALID
     if args.trust:
-        _trust_named(_load(str(folder / "experiment.yaml")), True)
+        _trust_named(_load(str(folder / SPEC_FILE)), True)
+    from rlstudio.core.jobs import JOB_FILE
+
+    if (folder / JOB_FILE).exists():  # it ran on a remote cluster: a new job restores it there
+        from rlstudio import jobs_cli
+
+        return jobs_cli.resume(args, folder)
     from rlstudio.core.recovery import resume_info
 
     info = resume_info(folder)
@@ -357,7 +368,7 @@ def cmd_best(args) -> int:
     if not args.train:
         return EXIT_OK
     if args.trust:
-        _trust_named(_load(str(folder / "experiment.yaml")), True)
+        _trust_named(_load(str(folder / SPEC_FILE)), True)
     from rlstudio.engine.final import train_final
     from rlstudio.engine.session import RaySession, SessionError
 
@@ -386,21 +397,35 @@ def cmd_best(args) -> int:
 
 
 def _spec_for_checkpoint(checkpoint: Path):
-    for parent in [checkpoint, *checkpoint.parents]:
-        if (parent / "experiment.yaml").exists():
-            return load_spec(parent / "experiment.yaml"), parent
-    return None, None
+    folder = experiment_of(checkpoint)
+    return (load_spec(folder / SPEC_FILE), folder) if folder is not None else (None, None)
+
+
+def _readable_checkpoint(given: str) -> tuple[Path, str | None]:
+    """(the checkpoint as a local path, why it cannot be read or None). A checkpoint of a run on a remote cluster
+    (Ray Jobs) that the log names under ``from-cluster/`` is fetched from the cluster's storage first."""
+    from rlstudio.core.jobs import JobsProblem, fetch_pending, local_checkpoint
+
+    checkpoint = Path(given).expanduser().resolve()
+    folder = fetch_pending(checkpoint)
+    if folder is not None:
+        try:
+            checkpoint = Path(local_checkpoint(folder, str(checkpoint)))
+        except JobsProblem as exc:
+            return checkpoint, str(exc)
+    if not checkpoint.exists():
+        return checkpoint, f"checkpoint not found: {checkpoint}"
+    return checkpoint, None
 
 
 def cmd_evaluate(args) -> int:
     from rlstudio.core import catalog, trust
-    from rlstudio.core.events import EventWriter
     from rlstudio.core.envs import make_env
     from rlstudio.engine.policy import PolicyError, evaluate, load_policy
 
-    checkpoint = Path(args.checkpoint).expanduser().resolve()
-    if not checkpoint.exists():
-        _err(f"checkpoint not found: {checkpoint}")
+    checkpoint, problem = _readable_checkpoint(args.checkpoint)
+    if problem:
+        _err(problem)
         return EXIT_INVALID
     spec, folder = _spec_for_checkpoint(checkpoint)
     _trust_named(spec, args.trust and not args.env)
@@ -446,10 +471,11 @@ def cmd_evaluate(args) -> int:
         record = {"checkpoint": str(checkpoint), "trial_id": facts.get("trial_id"),
                   "iteration": facts.get("iteration"), "timesteps": facts.get("timesteps"), "env_id": env_id,
                   "greedy": not args.sample, "time": time.time(), **record}
-        stored = _store_evaluation(folder, record)
-        record["stored"] = str(stored)
+        from rlstudio.core.folder import record_evaluation
+
+        stored = record_evaluation(folder, record)
         print(f"saved to {stored}")
-        EventWriter(folder).emit("evaluated", **record)
+        record["stored"] = str(stored)
     if args.json:
         print(json.dumps(record))
     return EXIT_OK
@@ -473,23 +499,6 @@ class _EpisodeProgress:
                 return out
 
         return EpisodeProgress(env)
-
-
-def _store_evaluation(folder: Path, record: dict) -> Path:
-    """``<experiment>/evaluations/<time>-<trial>-<checkpoint>.json``, written whole or not at all."""
-    target = folder / "evaluations"
-    target.mkdir(exist_ok=True)
-    name = time.strftime("%Y%m%d-%H%M%S", time.localtime(record["time"]))
-    name += f"-{record.get('trial_id') or 'model'}-{Path(record['checkpoint']).name}"
-    path = target / f"{name}.json"
-    n = 1
-    while path.exists():
-        n += 1
-        path = target / f"{name}-{n}.json"
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 # ---- optimize ---------------------------------------------------------------------------------------
@@ -524,12 +533,12 @@ def cmd_optimize(args) -> int:
                           episodes=args.episodes, seed=args.seed).validate()
     except CompressError as exc:
         return refuse(str(exc), exc.option)
-    checkpoint = Path(args.checkpoint).expanduser().resolve()
-    if not checkpoint.exists():
-        return refuse(f"CHECKPOINT not found: {checkpoint}", "CHECKPOINT")
+    checkpoint, problem = _readable_checkpoint(args.checkpoint)
+    if problem:
+        return refuse(problem.replace("checkpoint not found", "CHECKPOINT not found"), "CHECKPOINT")
     output = Path(args.output).expanduser().resolve()
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        return refuse(f"-o {output} already exists; choose a new folder (nothing is overwritten)", "-o")
+    if output_problem(output):
+        return refuse(f"-o {output_problem(output)}", "-o")
     spec, _ = _spec_for_checkpoint(checkpoint)
     _trust_named(spec, args.trust and not args.env)
     env_id = args.env or (spec.env.id if spec else None)
@@ -714,6 +723,41 @@ def _add_report_command(sub) -> None:
     p.set_defaults(func=cmd_report)
 
 
+def command_argv(*args: str) -> list[str]:
+    """The command line of ``rlstudio ARGS...`` run by this Python (what the app's helper processes are)."""
+    return [sys.executable, "-m", "rlstudio", *args]
+
+
+def evaluate_argv(checkpoint: str, episodes: int = 10, seed: int = 0, greedy: bool = True,
+                  record: str | None = None) -> list[str]:
+    """``rlstudio evaluate`` (see its parser below) printing its result as JSON and its progress on stderr."""
+    args = ["evaluate", str(checkpoint), "--episodes", str(int(episodes)), "--seed", str(int(seed)), "--json",
+            "--progress"]
+    if not greedy:
+        args.append("--sample")
+    if record:
+        args += ["--record", str(record)]
+    return command_argv(*args)
+
+
+def optimize_args(checkpoint: str, output: str, prune: float | None = None, prune_scope: str = "global",
+                  quantize: bool = False, distill: str | list[int] | tuple[int, ...] | None = None,
+                  distill_steps: int = 2000, episodes: int = 20, seed: int = 0, env: str | None = None) -> list[str]:
+    """The arguments of ``rlstudio optimize`` (see its parser below) for these choices, with JSON output."""
+    args = ["optimize", str(checkpoint), "-o", str(output), "--episodes", str(int(episodes)), "--seed",
+            str(int(seed)), "--json"]
+    if prune is not None:
+        args += ["--prune", repr(float(prune)), "--prune-scope", prune_scope]
+    if quantize:
+        args.append("--quantize")
+    if distill:
+        sizes = distill if isinstance(distill, str) else ",".join(str(int(s)) for s in distill)
+        args += ["--distill", sizes, "--distill-steps", str(int(distill_steps))]
+    if env:
+        args += ["--env", env]
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlstudio", description="RL Studio: tune and train RLlib agents. Without a command, opens the app.")
@@ -729,6 +773,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="an existing Ray cluster (host:port); default: a local session")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.add_argument("--trust", action="store_true", help=TRUST_HELP)
+    from rlstudio import jobs_cli
+
+    jobs_cli.add_run_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("resume", help="continue an experiment stopped with Ctrl-C or killed")
@@ -736,6 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--trust", action="store_true", help=TRUST_HELP)
+    p.add_argument("--jobs", metavar="URL", help="a run on a remote cluster: its dashboard address, if it changed")
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("validate", help="check an experiment file; exit 0 if valid, 2 with the problems")
@@ -804,8 +852,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revoke", action="store_true", help="stop trusting these modules")
     p.set_defaults(func=cmd_trust)
     _add_install_commands(sub)
+    from rlstudio import install_envs  # the environment families (core/families.py)
+
+    install_envs.add_command(sub)
     _add_report_command(sub)
     _add_demo_command(sub)
+    jobs_cli.add_commands(sub)
     return parser
 
 

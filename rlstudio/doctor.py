@@ -84,11 +84,10 @@ RAY_SOCKET_SUFFIX = len("/ray/session_2026-01-01_00-00-00_000000_4194304/sockets
 UNIX_SOCKET_MAX = 103 if sys.platform == "darwin" else 107
 RAY_DISK_FULL = 0.95
 
-ENV_FAMILIES = (  # (family, module that makes it work, what to install)
-    ("Box2D (LunarLander, BipedalWalker, CarRacing)", "Box2D", "gymnasium[box2d]"),
-    ("MuJoCo (HalfCheetah, Hopper, Humanoid, ...)", "mujoco", "gymnasium[mujoco]"),
-    ("Atari (ALE/Pong-v5, ...)", "ale_py", "ale-py"),
-)
+def _env_families():  # (family, module that makes it work, the key `rlstudio install-envs` takes)
+    from rlstudio.core import families
+
+    return [(f"{f.label} ({', '.join(f.env_ids)}, ...)", f.module, f.key) for f in families.FAMILIES.values()]
 
 
 @dataclass(frozen=True)
@@ -481,12 +480,12 @@ def _torch_sees_cuda(timeout_s: float) -> bool | None:
 
 def check_env_families() -> list[Finding]:
     findings = []
-    for family, module, extra in ENV_FAMILIES:
+    for family, module, key in _env_families():
         if importlib.util.find_spec(module) is not None:
             findings.append(Finding("Environments", OK, f"{family}: installed"))
         else:
             findings.append(Finding("Environments", INFO, f"{family}: not installed (optional)",
-                                    f"{sys.executable} -m pip install \"{extra}\""))
+                                    f"rlstudio install-envs {key} (or the Install button on the Environment page)"))
     return findings
 
 

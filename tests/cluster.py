@@ -27,10 +27,22 @@ from rlstudio.engine import procs
 RAY = str(Path(sys.executable).with_name("ray"))
 
 
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now and never handed out before in this process.
+
+    The kernel may give back a port it gave a moment ago once its socket is closed; two of a node's
+    ports (or two nodes' ports) were once the same, and ``ray start`` refused ("port ... used by other
+    components"), so every port handed out is remembered."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def _node_ports() -> list[str]:
@@ -40,11 +52,8 @@ def _node_ports() -> list[str]:
     return [f"{name}={free_port()}" for name in names]
 
 
-def _started_at(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except OSError:
-        return None
+def _started_at(pid: int) -> float | None:
+    return procs.start_time(pid)
 
 
 @dataclass
@@ -64,11 +73,7 @@ class Node:
 
     def raylet_pid(self) -> int | None:
         for pid in procs.descendants(self.proc.pid):
-            try:
-                exe = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
-            except OSError:
-                continue
-            if exe.endswith(b"/raylet"):
+            if procs.command_line(pid).split(" ")[0].endswith("/raylet"):
                 return pid
         return None
 
@@ -91,10 +96,15 @@ class TwoNodeCluster:
         #: runner as RLSTUDIO_RAY_TOKEN, as the app and the command line do)
         self.env = {"RLSTUDIO_RAY_TOKEN": self.token}
         self.started_s = None
+        #: the dashboard and Ray Jobs server (``dashboard=True``), http://127.0.0.1:PORT
+        self.dashboard_port = free_port() if dashboard else None
+        self.dashboard_url = f"http://127.0.0.1:{self.dashboard_port}" if dashboard else None
 
     def _ray_env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS",)}
         env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=self.token, RAY_USAGE_STATS_ENABLED="0")
+        # `python` in a Ray Job's entrypoint is the cluster's Python, as on a cluster whose environment is active
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         return env
 
     def _start_node(self, args: list[str], name: str, timeout: float) -> Node:
@@ -125,8 +135,8 @@ class TwoNodeCluster:
         started = time.monotonic()
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         try:
-            dash = ["--include-dashboard=true", f"--dashboard-port={free_port()}", "--dashboard-host=127.0.0.1"] \
-                if self.dashboard else ["--include-dashboard=false"]
+            dash = ["--include-dashboard=true", f"--dashboard-port={self.dashboard_port}",
+                    "--dashboard-host=127.0.0.1"] if self.dashboard else ["--include-dashboard=false"]
             self._start_node(["--head", f"--port={self.port}", f"--temp-dir={self.temp_dir}",
                               f"--ray-client-server-port={free_port()}", *dash], "head", timeout)
             self._start_node([f"--address={self.address}"], "worker", timeout)

@@ -190,7 +190,7 @@ def test_the_app_on_the_cluster_refuses_what_cannot_be_placed_and_shows_where_tr
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.session.state == "ready", timeout=60000)
-    session_pids = window.session._host.pids()
+    session_pids = window.session.pids()
     qtbot.waitUntil(lambda: window.cluster.node_table.rowCount() == 2, timeout=10000)
 
     big = tmp_path / "big.yaml"
@@ -213,13 +213,17 @@ def test_the_app_on_the_cluster_refuses_what_cannot_be_placed_and_shows_where_tr
     qtbot.waitUntil(lambda: rows() == ["1:", "1:"], timeout=10000)
     qtbot.waitUntil(lambda: not window.run.running, timeout=180000)
     assert window.run.state.status == "completed"
-    window.close()
+    with qtbot.waitSignal(window.closed, timeout=60000):  # closing returns at once; `closed` when all ended
+        window.close()
     assert procs.still_alive(session_pids) == []
 
 
 def test_a_node_killed_mid_run_retries_its_trial_and_loses_nothing(tmp_path, two_nodes):
     """Last in this module: it kills the second node."""
-    data = {**SMALL, "name": "kill", "stop": {"iterations": 8}, "checkpoint": {"every": 1, "at_end": True}}
+    # long enough that the trial on the killed node is still running when its node dies: on a quiet machine 8
+    # iterations took 1.8 s, and the trial had completed before the kill (a fresh-clone CI run)
+    iterations = 40
+    data = {**SMALL, "name": "kill", "stop": {"iterations": iterations}, "checkpoint": {"every": 2, "at_end": True}}
     spec = write_spec(tmp_path, data)
     storage = tmp_path / "runs"
     proc = subprocess.Popen([sys.executable, "-m", "rlstudio", "run", str(spec), "--storage", str(storage),
@@ -231,6 +235,7 @@ def test_a_node_killed_mid_run_retries_its_trial_and_loses_nothing(tmp_path, two
                  and all(len(r) >= 2 for r in results_by_trial(folder).values()), 240, "both trials' results")
         worker = next(n["node_id"] for n in two_nodes.alive_nodes() if not n["head"])
         [victim] = [tid for tid, node in started_nodes(folder).items() if node == worker]
+        assert ExperimentState.load(folder).trials[victim].status == "running", "the trial ended before the kill"
         two_nodes.kill_worker_raylet()
         before = results_by_trial(folder)
         out, err = proc.communicate(timeout=400)
@@ -241,10 +246,10 @@ def test_a_node_killed_mid_run_retries_its_trial_and_loses_nothing(tmp_path, two
     state = ExperimentState.load(folder)
     killed = state.trials[victim]
     [survivor] = [t for tid, t in state.trials.items() if tid != victim]
-    assert survivor.status == "completed" and survivor.iteration == 8
+    assert survivor.status == "completed" and survivor.iteration == iterations
     if killed.status == "completed":  # retried from its last checkpoint (checkpoint.max_failures) on the head
         assert proc.returncode == 0, out + err
-        assert killed.retries and killed.iteration == 8 and killed.node_id != worker
+        assert killed.retries and killed.iteration == iterations and killed.node_id != worker
         assert killed.retries[0]["message"].startswith("the trial's process was lost: the Ray node or worker it ran "
                                                        "on died (Ray said: ")
         assert [e["event"] for e in read_events(folder)].count("trial_retried") >= 1

@@ -81,7 +81,7 @@ def test_exported_script_writes_the_rllib_connectors():
     compile(script, "exported.py", "exec")
     script = export_script(spec_with("ALE/Pong-v5", "[atari_preprocessing, {frame_stack: 4}]"))
     assert "wrap_atari_for_new_api_stack(gym.make('ALE/Pong-v5', **env_config), dim=64" in script
-    assert "config.training(learner_connector=learner_connector)" in script
+    assert "config.learners(learner_connector=learner_connector)" in script
     compile(script, "exported.py", "exec")
 
 

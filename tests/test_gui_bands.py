@@ -29,7 +29,7 @@ def test_grouped_view_draws_one_band_per_configuration_and_hides_the_trials(qtbo
     assert item.isVisible() and list(item.groups()) == ["g0", "g1", "g2"]
     assert item.groups()["g0"].startswith("lr=0.001, num_epochs=1 (3 runs)")
     assert panel.bands.legend.isVisible() and len(panel.bands.legend.items) == 3 and not panel.legend.isVisible()
-    assert not any(smooth.isVisible() for _, smooth in panel._items.values())
+    assert not any(smooth.isVisible() for _, smooth in panel.curve_items().values())
     assert not panel.thin_curves.isVisible() or not panel.thin_curves.trial_ids()
     # the band drawn is core.stats' band of the same runs: its bounds are the band's extremes
     runs = [stats.return_curve(t, "timesteps", "return_window") for t in state.trials.values() if t.group == "g0"]
@@ -37,18 +37,18 @@ def test_grouped_view_draws_one_band_per_configuration_and_hides_the_trials(qtbo
 
     grid, values = stats.align_runs(runs, GRID_POINTS)
     mean, low, high, _ = stats.band(values)
-    g0 = item._groups["g0"]
+    g0 = item.drawing("g0")
     assert g0.bounds == pytest.approx((grid[np.isfinite(mean)].min(), grid[np.isfinite(mean)].max(),
                                        np.nanmin([low, mean]), np.nanmax([high, mean])))
     assert not g0.band.isEmpty() and not g0.line.isEmpty()
     image = panel.plot.grab().toImage()  # paints without a Qt warning (they fail the test)
     assert image.width() > 0
-    panel._on_plot_mouse_moved(panel.plot.mapToScene(panel.plot.rect().center()))
+    panel.plot.scene().sigMouseMoved.emit(panel.plot.mapToScene(panel.plot.rect().center()))
     assert "lr=" in panel.readout.text() and "[" in panel.readout.text()
 
     panel.bands.toggle.setChecked(False)
     assert not item.isVisible() and not item.groups() and not panel.bands.legend.isVisible()
-    assert all(smooth.isVisible() for _, smooth in panel._items.values())
+    assert all(smooth.isVisible() for _, smooth in panel.curve_items().values())
 
 
 def test_only_groups_whose_runs_grew_are_recomputed(qtbot, tmp_path, monkeypatch):
@@ -85,9 +85,9 @@ def test_recorded_single_seed_log_shows_lines_without_bands(qtbot):
     qtbot.addWidget(panel)
     panel.set_state(state)
     panel.bands.toggle.setChecked(True)
-    groups = panel.bands.item._groups
+    groups = [panel.bands.item.drawing(g) for g in panel.bands.item.groups()]
     assert len(groups) == 2  # one trial per configuration: a line each, no band (one run says nothing of spread)
-    assert all(g.band.isEmpty() and not g.line.isEmpty() for g in groups.values())
+    assert all(g.band.isEmpty() and not g.line.isEmpty() for g in groups)
 
 
 def test_log_scale_draws_the_band_in_log10(qtbot, tmp_path):

@@ -34,9 +34,9 @@ def expected_rows(folder_list, by="iqm", x_key="timesteps"):
     for e in experiments:
         name = e.name if names.count(e.name) == 1 else e.folder.name
         for s in stats.group_summaries(e.trials):
-            rows.append([name, s.label, str(s.runs), f"{stats._fmt(s.mean)} {stats.fmt_interval(s.mean_ci)}",
-                         f"{stats._fmt(s.iqm)} {stats.fmt_interval(s.iqm_ci)}", stats._fmt(s.min),
-                         stats._fmt(s.max)])
+            rows.append([name, s.label, str(s.runs), f"{stats.fmt_value(s.mean)} {stats.fmt_interval(s.mean_ci)}",
+                         f"{stats.fmt_value(s.iqm)} {stats.fmt_interval(s.iqm_ci)}", stats.fmt_value(s.min),
+                         stats.fmt_value(s.max)])
             s.config = {"experiment": name, **s.config}
             summaries.append(s)
     return rows, stats.compare(summaries, by)
@@ -61,7 +61,7 @@ def table_cells(view):
 
 
 def test_the_compute_function_keeps_chosen_groups_and_says_which_folder_it_could_not_read(folders, tmp_path):
-    from rlstudio.gui.panels.compare import load_comparison, normalize_sources
+    from rlstudio.gui.panels.compare_data import load_comparison, normalize_sources
 
     a, b, real = folders
     folder_list, only = normalize_sources([(a, "g1"), (b, "g0"), (b, "g2"), real, tmp_path])
@@ -133,7 +133,8 @@ def test_view_overlays_bands_and_its_table_equals_core_stats(qtbot, folders):
     assert sum(c.startswith("★") for c in (view.table.item(r, 0).text() for r in range(5))) == 1
     assert not view.table.item(0, 0).text().startswith("★")  # the unticked former best keeps its rank, not the star
     view.close()
-    assert view.tasks.pool.activeThreadCount() == 0 and view.tasks._closed
+    assert view.tasks.pool.activeThreadCount() == 0
+    assert view.tasks.submit(print).cancelled  # its own runner is shut down: nothing new starts
 
 
 def test_a_recorded_run_and_a_newer_request_supersedes_the_older(qtbot, folders):

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from rlstudio.engine import procs
+
 pytestmark = pytest.mark.gui
 
 FAKE = textwrap.dedent('''
@@ -93,10 +95,20 @@ def test_choices_become_the_command_line_and_bad_sizes_disable_run(qtbot, fake, 
     assert args[:4] == ["optimize", "CK", "-o", "OUT"] and "--json" in args
     assert args[args.index("--prune") + 1] == "0.3" and args[args.index("--prune-scope") + 1] == "layer"
     assert args[args.index("--distill") + 1] == "32,8" and "--quantize" in args
-    for bad in ("32,,8", "0", "a"):
+    for bad in ("32,,8", "0", "a", "16x", "5000"):
         panel.hidden_edit.setText(bad)
         assert not panel.run_button.isEnabled(), bad
+    # the form takes what the engine takes (one parser, core/layers.py): 16x16 is two layers of 16
+    panel.hidden_edit.setText("16x16")
+    assert panel.run_button.isEnabled() and panel.choices()["distill"] == "16,16"
     panel.hidden_edit.setText("16,16")
+    assert panel.run_button.isEnabled()
+    # the output must be new: a file or a folder with something in it is refused, as the command refuses it
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    panel.output_edit.setText(str(taken))
+    assert not panel.run_button.isEnabled() and "already exists" in panel.run_button.toolTip()
+    panel.output_edit.setText(str(tmp_path / "new"))
     assert panel.run_button.isEnabled()
     for box in (panel.prune_check, panel.quantize_check, panel.distill_check):
         box.setChecked(False)
@@ -125,9 +137,12 @@ def test_a_run_fills_the_loss_curve_table_and_charts(qtbot, fake, tmp_path):
     assert len(x) == 100 and panel.loss_curve.yData[0] == 1.0  # getData() is log10 on the log axis
     assert panel.table.rowCount() == 3 and panel.table.item(2, 0).text() == "student 8"
     assert panel.table.item(1, 6).text().startswith("ok") and panel.table.item(0, 6).text() == "—"
-    assert panel.return_bars.opts["height"] == [500.0, 500.0, 480.0]
-    assert panel.latency_bars.opts["height"] == [170.0, 30.0, 29.0]
-    assert list(panel.onnx_latency_bars.opts["height"]) == [9.0, 8.5]
+    # horizontal bars: the length is the bar's width; the variants' names read on the left axis
+    assert panel.return_bars.opts["width"] == [500.0, 500.0, 480.0]
+    assert panel.latency_bars.opts["width"] == [170.0, 30.0, 29.0]
+    assert list(panel.onnx_latency_bars.opts["width"]) == [9.0, 8.5]
+    assert [t for _, t in panel.return_plot.getAxis("left")._tickLevels[0]] == ["original (RLlib module)",
+                                                                               "policy net", "student 8"]
     assert progress[-1] == 1.0 and progress == sorted(progress)
     assert not panel.controller.running and panel.run_button.isEnabled() and not panel.cancel_button.isVisibleTo(panel)
     assert "Done" in panel.status.text()
@@ -161,9 +176,10 @@ def test_shutdown_ends_a_running_compression(qtbot, fake, tmp_path):
     panel.set_checkpoint(tmp_path / "hang")
     with qtbot.waitSignal(panel.controller.loss_reported, timeout=20000):
         panel.run()
-    process = panel.controller.process
-    panel.shutdown()
-    assert process.state() == process.ProcessState.NotRunning
+    pid = panel.controller.process.pid
+    with qtbot.waitSignal(panel.controller.cancelled, timeout=15000):
+        panel.shutdown()  # returns at once: the window closing never waits for it
+    assert not panel.controller.running and procs.still_alive([pid]) == []
 
 
 def test_the_panel_module_keeps_torch_and_ray_out_of_the_gui_process():

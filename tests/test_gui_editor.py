@@ -131,7 +131,9 @@ def test_invalid_input_shows_the_message_at_the_field_and_disables_start(qtbot, 
     qtbot.waitUntil(lambda: any(p.path == "hyperparameters.lr" for p in window.document.problems), timeout=20000)
     assert "must be above 0" in edit.toolTip() and edit.styleSheet()
     assert not window.start_action.isEnabled()
-    assert "hyperparameters.lr" in window.start_action.toolTip()
+    # the field as the form names it, not the file's path (issue 13 §7)
+    assert "Learning rate (lr)" in window.start_action.toolTip() and "hyperparameters." not in \
+        window.start_action.toolTip()
     assert window.problems.list.count() >= 1
     # what was typed is kept, and fixing it enables Start again (the session is not up in this test)
     assert window.document.spec.hyperparameters["lr"] == -0.5
@@ -165,7 +167,7 @@ def test_env_picker_preview_and_problems_navigation(qtbot, window):
     load(qtbot, window, "cartpole-fast")
     panel = window.env_panel
     qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() > 0, timeout=20000)
-    qtbot.waitUntil(lambda: bool(panel._frames), timeout=30000)
+    qtbot.waitUntil(lambda: not panel.preview.pixmap().isNull(), timeout=30000)  # frames play
     assert panel.action.text().startswith("Discrete(2)")
     panel.filter.setText("acro")
     visible = [panel.tree.topLevelItem(i).child(j).text(0) for i in range(panel.tree.topLevelItemCount())

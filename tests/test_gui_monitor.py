@@ -37,22 +37,22 @@ def test_curves_are_updated_in_place_as_events_arrive(qtbot):
         state.apply(event)
         if i % 10 == 0 or i == len(events) - 1:
             panel.set_state(state)
-            for tid, pair in panel._items.items():
+            for tid, pair in panel.curve_items().items():
                 items_seen.setdefault(tid, pair)
-                assert panel._items[tid] is items_seen[tid]  # the same items, new data: never rebuilt
-    assert len(panel._items) == 2
-    for tid, (raw, _smooth) in panel._items.items():
+                assert pair[0] is items_seen[tid][0] and pair[1] is items_seen[tid][1]  # new data, never rebuilt
+    assert len(panel.curve_items()) == 2
+    for tid, (raw, _smooth) in panel.curve_items().items():
         x, y = raw.xData, raw.yData  # all data, not what the view clips to
         assert len(x) == 40 and x[0] == 256 and x[-1] == 10240  # timesteps of iterations 1..40
         assert y[-1] == state.trials[tid].results[-1]["episode_return_mean"]
     from rlstudio.gui.panels.curves import ema
 
-    for raw, smooth in panel._items.values():  # incremental smoothing == smoothing the whole series
+    for raw, smooth in panel.curve_items().values():  # incremental smoothing == smoothing the whole series
         assert np.allclose(smooth.yData, ema(raw.yData, panel.smoothing.value() / 100), equal_nan=True)
     assert panel.threshold_line.isVisible() and panel.threshold_line.value() == 475
     assert panel.best == state.best_trial().trial_id
     panel.x_axis_box.setCurrentIndex(panel.x_axis_box.findData("iteration"))
-    x = next(iter(panel._items.values()))[0].xData
+    x = next(iter(panel.curve_items().values()))[0].xData
     assert list(x[:3]) == [1, 2, 3]
     panel.metric_box.setCurrentIndex(panel.metric_box.findData("entropy"))
     assert not panel.threshold_line.isVisible()
@@ -84,7 +84,19 @@ def test_trials_table_sorts_highlights_the_best_and_syncs_selection_with_curves(
     other = next(t for t in state.trials if t != best)
     trials.select(other)
     assert curves.selected == other
-    curves._on_curve_clicked(best)
+    # a click on the best trial's curve selects it in the table: where the two trials' curves are furthest apart
+    curves.resize(800, 500)
+    curves.show()
+    qtbot.waitExposed(curves)
+    curves.plot.grab()
+    x, raw, smoothed = curves.series(best)
+    _, other_raw, other_smoothed = curves.series(other)
+    gap = np.minimum(np.abs(smoothed - other_smoothed), np.abs(smoothed - other_raw))
+    at = int(np.nanargmax(gap[5:-5])) + 5  # not at an end of the curves
+    with qtbot.waitSignal(curves.trial_clicked) as clicked:
+        qtbot.mouseClick(curves.plot.viewport(), Qt.MouseButton.LeftButton,
+                         pos=widget_pos(curves, float(x[at]), float(smoothed[at])))
+    assert clicked.args == [best] and curves.selected == best
     assert trials.selected() == best
 
 
@@ -103,7 +115,7 @@ def test_many_live_updates_and_repaints_do_not_crash(qtbot):
             state.apply(event)
             panel.set_state(state)
             panel.grab()
-    assert len(panel._items) == 2
+    assert len(panel.curve_items()) == 2
 
 
 def test_experiments_browser_lists_folders_and_opening_one_rebuilds_trials_and_curves(qtbot, tmp_path,
@@ -125,8 +137,9 @@ def test_experiments_browser_lists_folders_and_opening_one_rebuilds_trials_and_c
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 1, timeout=10000)
     assert tree.topLevelItem(0).text(1) == "completed" and tree.topLevelItem(0).text(3) == "2"
     window.experiments.experiment_opened.emit(str(folder))
-    qtbot.waitUntil(lambda: window.trials.model.rowCount() == 2 and len(window.curves._items) == 2, timeout=5000)
-    assert len(next(iter(window.curves._items.values()))[0].xData) == 40
+    qtbot.waitUntil(lambda: window.trials.model.rowCount() == 2 and len(window.curves.curve_items()) == 2,
+                    timeout=5000)
+    assert len(next(iter(window.curves.curve_items().values()))[0].xData) == 40
 
     # a folder another process is still writing to is followed live
     live = tmp_path / "runs" / "live"
@@ -190,12 +203,12 @@ def test_many_trials_are_drawn_by_one_item_and_a_click_on_one_selects_that_trial
     best = panel.best
     assert best == "trial_11" and not panel.legend.isVisible()
     # the best trial has its own (thick) curves; the others are thin curves in one item, each in its colour
-    assert set(panel._items) == {best}
+    assert set(panel.curve_items()) == {best}
     assert set(panel.thin_curves.trial_ids()) == set(state.trials) - {best}
     for index, tid in enumerate(state.trials):
         if tid != best:
-            assert panel.thin_curves._curves[tid].pen.color() == trial_color(index) == panel.color_of(tid)
-            assert panel.thin_curves._curves[tid].pen.widthF() == 1
+            assert panel.thin_curves.pen_of(tid).color() == trial_color(index) == panel.color_of(tid)
+            assert panel.thin_curves.pen_of(tid).widthF() == 1
 
     x = 200 * 100.0  # iteration 200: its value is 100 * t + 3 sin(199 / 7)
     with qtbot.waitSignal(panel.trial_clicked) as clicked:
@@ -205,12 +218,12 @@ def test_many_trials_are_drawn_by_one_item_and_a_click_on_one_selects_that_trial
     assert panel.selected == "trial_03" and trials.selected() == "trial_03"
     # the selected trial is now drawn by its own, emphasised items, with all its points
     assert "trial_03" not in panel.thin_curves.trial_ids()
-    raw, smooth = panel._items["trial_03"]
+    raw, smooth = panel.curve_items()["trial_03"]
     assert smooth.isVisible() and raw.isVisible() and len(smooth.xData) == 400 and smooth.zValue() == 10
 
     with qtbot.waitSignal(panel.trial_clicked) as clicked:  # an emphasised curve is clicked through its item
         qtbot.mouseClick(panel.plot.viewport(), Qt.MouseButton.LeftButton,
-                         pos=widget_pos(panel, x, float(panel._series[best][3][199])))
+                         pos=widget_pos(panel, x, float(panel.series(best)[2][199])))
     assert clicked.args == [best] and panel.selected == best
     # trial_03 is thin again; its hidden items keep no data
     assert "trial_03" in panel.thin_curves.trial_ids() and not smooth.isVisible() and smooth.xData is None
@@ -240,9 +253,9 @@ def test_thin_curves_are_decimated_incrementally_like_all_at_once(qtbot):
     incomplete bin."""
     state = many_trials_state(trials=10, points=3000)
     panel = shown_panel(qtbot, state)
-    first = panel.thin_curves._curves["trial_00"]
     step = 0
-    while step < 40 or len(first.x) % first.ds == 0:  # and end with an incomplete bin
+    # and end with an incomplete bin
+    while step < 40 or len(panel.series("trial_00")[0]) % panel.thin_curves.decimation("trial_00")[0] == 0:
         for trial in state.trials.values():
             i = len(trial.results)
             trial.results.append({**trial.results[-1], "iteration": i + 1, "timesteps": (i + 1) * 100,
@@ -253,17 +266,17 @@ def test_thin_curves_are_decimated_incrementally_like_all_at_once(qtbot):
     fresh = shown_panel(qtbot, state)
     vb = panel.plot.getPlotItem().vb
     assert vb.viewRange() == fresh.plot.getPlotItem().vb.viewRange()
-    (x0, x1), _ = vb.viewRange()
+    assert vb.width() == fresh.plot.getPlotItem().vb.width()
     for tid in panel.thin_curves.trial_ids():
-        curve = panel.thin_curves._curves[tid]
-        x, s = panel._series[tid][1], panel._series[tid][3]
-        ds, bins = curve.ds, len(x) // curve.ds
-        assert ds > 1 and curve.bins == bins
-        assert np.array_equal(curve.dx, np.repeat(x[ds // 2:bins * ds:ds], 2))
+        x, _, s = panel.series(tid)
+        ds, dx, dy = panel.thin_curves.decimation(tid)
+        bins = len(x) // ds
+        assert ds > 1 and len(dx) == len(dy) == 2 * bins
+        assert np.array_equal(dx, np.repeat(x[ds // 2:bins * ds:ds], 2))
         peaks = s[:bins * ds].reshape(bins, ds)
-        assert np.array_equal(curve.dy[0::2], peaks.max(axis=1)) and np.array_equal(curve.dy[1::2], peaks.min(axis=1))
-        drawn = panel.thin_curves._path(curve, x0, x1, vb.width())
-        redrawn = fresh.thin_curves._path(fresh.thin_curves._curves[tid], x0, x1, vb.width())
+        assert np.array_equal(dy[0::2], peaks.max(axis=1)) and np.array_equal(dy[1::2], peaks.min(axis=1))
+        drawn = panel.thin_curves.drawn_path(tid)
+        redrawn = fresh.thin_curves.drawn_path(tid)
         elements = [(drawn.elementAt(i).x, drawn.elementAt(i).y) for i in range(drawn.elementCount())]
         assert elements == [(redrawn.elementAt(i).x, redrawn.elementAt(i).y) for i in range(redrawn.elementCount())]
         tail = s[bins * ds:]
@@ -285,7 +298,7 @@ def test_log_scale_fits_the_curves_and_the_success_line_moves_with_it(qtbot):
     low, high = panel.plot.getPlotItem().vb.viewRange()[1]
     assert 0 < low < np.log10(2) and np.log10(1108) < high < np.log10(2000)
     assert panel.threshold_line.isVisible() and panel.threshold_line.value() == pytest.approx(np.log10(475))
-    smoothed = np.concatenate([panel._series[tid][3] for tid in panel.thin_curves.trial_ids()])
+    smoothed = np.concatenate([panel.series(tid)[2] for tid in panel.thin_curves.trial_ids()])
     assert panel.thin_curves.dataBounds(1) == pytest.approx(np.log10([smoothed.min(), smoothed.max()]))
     panel.log_scale.setChecked(False)
     panel.plot.grab()
@@ -298,15 +311,16 @@ def test_hover_reads_the_values_of_the_curves_nearest_the_mouse(qtbot):
 
     panel = shown_panel(qtbot, many_trials_state())  # 12 trials: too many values for one line
     narrowest = panel.minimumSizeHint().width()
-    panel._on_plot_mouse_moved(panel.plot.getPlotItem().vb.mapViewToScene(QPointF(100 * 100.0, 690)))
+    panel.plot.scene().sigMouseMoved.emit(panel.plot.getPlotItem().vb.mapViewToScene(QPointF(100 * 100.0, 690)))
     text = panel.readout.text()
-    assert text.startswith(f"Timesteps ≈ 1e+04 — trial_07: {700 + 3 * np.sin(99 / 7):.4g}, trial_06: ")
+    assert text.startswith(f"Raw values at Timesteps ≈ 1e+04 (curves smoothed 0.60) — trial_07: "
+                           f"{700 + 3 * np.sin(99 / 7):.4g}, trial_06: ")
     assert text.count("trial_") == 3 and text.endswith("(the 3 nearest of 12 trials)")
     panel.readout.setText("x" * 2000)
     assert panel.minimumSizeHint().width() == narrowest  # a long read-out never widens the panel
 
     few = shown_panel(qtbot, many_trials_state(trials=4))
-    few._on_plot_mouse_moved(few.plot.getPlotItem().vb.mapViewToScene(QPointF(100 * 100.0, 300)))
+    few.plot.scene().sigMouseMoved.emit(few.plot.getPlotItem().vb.mapViewToScene(QPointF(100 * 100.0, 300)))
     assert few.readout.text().count("trial_") == 4 and "nearest" not in few.readout.text()
 
 
@@ -319,16 +333,16 @@ def test_a_ninth_trial_moves_the_others_to_thin_curves_and_back_after_clear(qtbo
         panel.set_state(state)
         panel.plot.grab()
         if len(state.trials) <= 8:  # each trial its own curves, in the legend
-            assert set(panel._items) == set(state.trials) and not panel.thin_curves.trial_ids()
-            assert all(raw.isVisible() and smooth.isVisible() for raw, smooth in panel._items.values())
+            assert set(panel.curve_items()) == set(state.trials) and not panel.thin_curves.trial_ids()
+            assert all(raw.isVisible() and smooth.isVisible() for raw, smooth in panel.curve_items().values())
             assert panel.legend.isVisible()
     best = panel.best
     assert set(panel.thin_curves.trial_ids()) == set(state.trials) - {best} and not panel.legend.isVisible()
-    for tid, (raw, smooth) in panel._items.items():  # the first 8 keep hidden, empty items
+    for tid, (raw, smooth) in panel.curve_items().items():  # the first 8 keep hidden, empty items
         assert (raw.isVisible(), smooth.isVisible()) == ((True, True) if tid == best else (False, False))
         assert tid == best or raw.xData is None and smooth.xData is None
     panel.clear()
-    assert not panel._items and not panel.thin_curves.trial_ids() and panel.thin_curves.boundingRect().isEmpty()
+    assert not panel.curve_items() and not panel.thin_curves.trial_ids() and panel.thin_curves.boundingRect().isEmpty()
     small = ExperimentState.replay(recorded_events())
     panel.set_state(small)
-    assert len(panel._items) == 2 and panel.legend.isVisible() and not panel.thin_curves.trial_ids()
+    assert len(panel.curve_items()) == 2 and panel.legend.isVisible() and not panel.thin_curves.trial_ids()

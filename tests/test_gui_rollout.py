@@ -1,7 +1,5 @@
 """The rollout panel and the evaluation widget, on checkpoints trained in the test session (pytest-qt)."""
 
-from pathlib import Path
-
 import pytest
 
 from rlstudio.core.events import ExperimentState
@@ -24,8 +22,8 @@ def panel(qtbot):
     panel.resize(700, 600)
     panel.show()
     yield panel
-    panel.shutdown()
-    assert not panel.controller.running
+    panel.shutdown()  # returns at once; the player ends within its grace time
+    qtbot.waitUntil(lambda: not panel.controller.running, timeout=10000)
 
 
 def test_frames_appear_and_play_pause_step_act(qtbot, panel, experiment):
@@ -128,7 +126,8 @@ def test_an_environment_that_cannot_render_is_told_in_the_panel(qtbot, panel):
 def test_evaluation_numbers_equal_a_direct_computation_over_the_same_seeds(qtbot, experiment):
     from rlstudio.core.envs import make_env
     from rlstudio.engine.policy import evaluate, load_policy
-    from rlstudio.gui.panels.evaluation import EvaluationWidget, load_evaluations
+    from rlstudio.core.folder import load_evaluations
+    from rlstudio.gui.panels.evaluation import EvaluationWidget
 
     best = ExperimentState.load(experiment).best_trial().trial_id
     checkpoint = checkpoints(experiment)[best][-1]["path"]
@@ -154,8 +153,9 @@ def test_evaluation_numbers_equal_a_direct_computation_over_the_same_seeds(qtbot
     assert progress[-1] == (5, 5)
 
     stored = load_evaluations(experiment, checkpoint)
-    assert stored and stored[-1]["returns"] == direct.returns and Path(stored[-1]["stored"]).parent.name == \
-        "evaluations"
+    # one record: the evaluation panel and the results panel (the replayed event log) read the same event
+    assert stored and stored[-1]["returns"] == direct.returns and result["stored"].endswith("events.jsonl")
+    assert ExperimentState.load(experiment).evaluations[-1]["returns"] == direct.returns
     widget.show_result(None)
     assert widget.show_latest(experiment)["returns"] == direct.returns
     heights = widget.bars.opts["height"]

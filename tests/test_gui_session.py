@@ -22,7 +22,7 @@ def started_window(qtbot, tmp_path, data: dict):
     window.show()
     assert window.open_file(src)
     qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=90000)
-    session_pids = window.session._host.pids()
+    session_pids = window.session.pids()
     window.start_action.trigger()
     # Start runs the experiment as shown once its check has passed (a moment after the click, not inside it)
     qtbot.waitUntil(lambda: window.run.state is not None, timeout=30000)
@@ -41,11 +41,12 @@ def test_session_status_reaches_ready_and_closing_ends_every_ray_process(qtbot, 
     assert "starting" in window.session_label.text()  # the window is up before Ray is
     qtbot.waitUntil(lambda: window.session.state == "ready", timeout=90000)
     assert "ready, 2 CPUs" in window.session_label.text() or "ready," in window.session_label.text()
-    pids = window.session._host.pids()
+    pids = window.session.pids()
     assert len(pids) > 2  # the helper, the GCS, the raylet, workers...
     window.new_from_preset("cartpole-fast")
     qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=30000)
-    window.close()
+    with qtbot.waitSignal(window.closed, timeout=60000):  # closing returns at once; `closed` when all ended
+        window.close()
     assert procs.still_alive(pids) == []
 
 
@@ -73,8 +74,8 @@ def test_start_stop_resume_and_stop_one_trial_from_the_app(qtbot, monkeypatch, t
                     and all(t.iteration >= 3 for t in window.run.state.trials.values()), timeout=120000)
     assert "lr=0.001" in window.run_view.toPlainText()
     # the views follow the log at most 10 times a second: give them that moment
-    qtbot.waitUntil(lambda: len(window.curves._items) == 2 and window.trials.model.rowCount() == 2
-                    and all(len(raw.xData) >= 3 for raw, _ in window.curves._items.values()), timeout=5000)
+    qtbot.waitUntil(lambda: len(window.curves.curve_items()) == 2 and window.trials.model.rowCount() == 2
+                    and all(len(raw.xData) >= 3 for raw, _ in window.curves.curve_items().values()), timeout=5000)
     assert window.overall.isVisible() and 0 < window.overall.value() < 1000
     assert window.eta_label.text().startswith("ETA")
     with qtbot.waitSignal(window.run.finished, timeout=120000):
@@ -87,7 +88,7 @@ def test_start_stop_resume_and_stop_one_trial_from_the_app(qtbot, monkeypatch, t
 
     window.resume_action.trigger()
     assert window.run.running and not window.resume_action.isEnabled()
-    assert len(window.curves._items) == 2  # the curves keep what they showed
+    assert len(window.curves.curve_items()) == 2  # the curves keep what they showed
     target = min(before)
     qtbot.waitUntil(lambda: window.run.state.trials[target].iteration > before[target], timeout=120000)
     window.trials.select(target)
@@ -112,7 +113,8 @@ def test_start_stop_resume_and_stop_one_trial_from_the_app(qtbot, monkeypatch, t
     window.results_dock.raise_()
     window.results.setCurrentWidget(window.parallel)
     assert len(window.parallel.lines) == 2
-    window.close()
+    with qtbot.waitSignal(window.closed, timeout=60000):  # closing returns at once; `closed` when all ended
+        window.close()
     assert procs.still_alive(session_pids) == []
 
 

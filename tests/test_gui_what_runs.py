@@ -28,6 +28,7 @@ def window(qtbot, monkeypatch):
     monkeypatch.setattr(w.run, "start", lambda spec, *a, **k: started.append(spec.copy()))
     w.started = started
     w.session.state = "ready"  # no Ray in this quick test: Start is allowed as soon as the form is valid
+    w.session.state_changed.emit("ready", "Ray session: ready")
     w.document.set_spec(load_spec(presets_dir() / "cartpole-fast.yaml"), None)
     w.document.set_cluster(ClusterInfo(2))
     qtbot.waitUntil(lambda: w.document.checked, timeout=20000)
@@ -139,6 +140,7 @@ def test_the_experiment_a_real_run_used_is_the_form_as_shown(qtbot, monkeypatch,
     qtbot.addWidget(w)
     w.show()
     w.session.state, w.session.address, w.session.runner_env = "ready", ray_session.address, ray_session.runner_env
+    w.session.state_changed.emit("ready", "Ray session: ready")  # as the session announces it: the model follows
     small = {"schema_version": 1, "name": "shown", "env": {"id": "CartPole-v1"}, "algorithm": "PPO",
              "hyperparameters": {"gamma": 0.99, "train_batch_size": 256, "minibatch_size": 64, "num_epochs": 1,
                                  "model_config": {"fcnet_hiddens": [16]}},

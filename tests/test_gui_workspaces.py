@@ -16,6 +16,7 @@ def fake_start(window, monkeypatch):
     monkeypatch.setattr(window.run, "start", lambda spec, *a, **k: started.append(spec.copy()))
     window.started = started
     window.session.state = "ready"  # no Ray: Start is allowed as soon as the form is valid
+    window.session.state_changed.emit("ready", "Ray session: ready")
 
 
 @pytest.fixture
@@ -135,6 +136,7 @@ def test_demo_mode_opens_full_screen_in_run_with_larger_fonts_and_starts_the_pre
     qtbot.addWidget(w)
     fake_start(w, monkeypatch)
     w.session.state = "starting"
+    w.session.state_changed.emit("starting", "Ray session: starting…")
     demo = DemoMode(w, "cartpole-lr-seeds")
     try:
         assert w.isFullScreen() and w.workspaces.current == "run" and not w.pages.isVisible()
@@ -144,7 +146,7 @@ def test_demo_mode_opens_full_screen_in_run_with_larger_fonts_and_starts_the_pre
         assert w.started == []  # not before the session is ready
         w.document.set_cluster(ClusterInfo(2))
         w.session.state = "ready"
-        w._on_session_state_changed("ready", "Ray session: ready")
+        w.session.state_changed.emit("ready", "Ray session: ready")
         qtbot.waitUntil(lambda: bool(w.started), timeout=20000)
         assert len(w.started) == 1 and w.started[0].name == load_spec(presets_dir() / "cartpole-lr-seeds.yaml").name
         assert demo.started
@@ -182,3 +184,14 @@ def test_demo_command_refuses_an_unknown_preset(capsys):
 
     assert main(["demo", "no-such-preset"]) != 0
     assert "no preset named 'no-such-preset'" in capsys.readouterr().err
+
+
+def test_design_at_first_show_gives_the_editor_the_height(qtbot, window):
+    """The default window is the size it asks for, and the bottom docks get their share: before, the docks were
+    tabbed only after the window's first resize, which came out 1035 px tall, and Qt ignored the shares given
+    before the window was shown, so an empty Experiments list took 40 % of the Design workspace."""
+    assert window.height() < 900
+    bottom = window.workspaces.dock("experiments")
+    # about a quarter (with the Problems strip folded to one line, Experiments takes its share too: ~31 %)
+    qtbot.waitUntil(lambda: bottom.height() < 0.35 * window.height())
+    assert window.centralWidget().height() > 0.5 * window.height()

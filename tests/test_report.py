@@ -84,7 +84,7 @@ def test_report_of_a_grouped_experiment(groups_folder, tmp_path):
     assert "run more seeds" in text  # g0 and g1 differ only by an option that does not matter
     assert "Best configuration: lr=0.001" in text
     for s in result.summaries:
-        assert f"{stats._fmt(s.iqm)} {stats.fmt_interval(s.iqm_ci)}" in text
+        assert f"{stats.fmt_value(s.iqm)} {stats.fmt_interval(s.iqm_ci)}" in text
     assert "From 16 trials" in text and "lr" in text  # importance computed
     assert "498.5 ± 2.5" in text and "final model" in text  # the final model's evaluation
     assert "over 20 episodes, confirmed" in text  # confirmation evaluations in the trials table

@@ -108,3 +108,62 @@ def test_pbt_without_mutations_is_refused_by_both_naming_the_field():
     assert not VALIDATOR.is_valid(data)
     [problem] = validate(ExperimentSpec.from_dict(data))
     assert problem.path == "scheduler.mutations" and "at least one" in problem.message
+
+
+def _valid_value(f: catalog.Field):
+    """A value the field takes (the form's lower end, or its first choice)."""
+    if f.type == "choice":
+        return f.choices[0]
+    if f.type == "bool":
+        return True
+    if f.type == "mutations":
+        return {"lr": [0.001, 0.01]}
+    value = f.low if f.low is not None else 1
+    return int(value) if f.type.removeprefix("optional_") == "int" else float(value)
+
+
+@pytest.mark.parametrize("typ", [t for t in SCHEDULERS if catalog.scheduler_options(t)])
+def test_the_engine_builds_every_scheduler_option_the_catalog_offers(typ):
+    """Tune's scheduler takes each option with the catalog's type (ASHA brackets, int grace periods): a file the
+    schema and validation accept is one the runner can start. Builds the scheduler object; no Ray session."""
+    from rlstudio.engine.build import scheduler
+
+    options = {key: _valid_value(f) for key, f in catalog.scheduler_options(typ).items()}
+    data = {**BASE, "hyperparameters": {"lr": {"choice": [0.001, 0.01]}}, "scheduler": {"type": typ, **options},
+            "checkpoint": {"every": 1}}
+    spec = ExperimentSpec.from_dict(data)
+    assert [str(p) for p in validate(spec)] == [] and VALIDATOR.is_valid(data)
+    built = scheduler(spec)  # the options go to the scheduler's constructor by name: a stray one is a TypeError
+    assert type(built).__name__ == {"asha": "AsyncHyperBandScheduler", "median": "MedianStoppingRule",
+                                    "pbt": "PopulationBasedTraining"}[typ]
+
+
+@pytest.mark.gui
+def test_the_forms_show_exactly_the_fields_validation_and_the_schema_check(qtbot):
+    """The Run setup forms are generated from the same catalog lists: every field, no other, per scheduler type."""
+    from rlstudio.gui.bridge import TaskRunner
+    from rlstudio.gui.document import ExperimentDocument
+    from rlstudio.gui.panels.run_setup import SearchPanel, WorkersPanel
+
+    tasks = TaskRunner()
+    try:
+        document = ExperimentDocument(tasks)
+        search, workers = SearchPanel(document), WorkersPanel(document)
+        for view in (search, workers):
+            qtbot.addWidget(view)
+        shown = {"resources": workers.form, "search": search.search, "stop": search.stop,
+                 "checkpoint": search.checkpoint}
+        for section, fields in catalog.SECTION_FIELDS.items():
+            assert list(shown[section].editors) == [f.path for f in fields], section
+            schema_keys = set(json_schema()["else"]["properties"][section]["properties"])
+            assert schema_keys == {f.key for f in fields}, section
+        for typ in SCHEDULERS:
+            document.set("scheduler.type", typ)
+            form = list(search.scheduler_options.editors) if search.scheduler_options is not None else []
+            if not search.mutations.isHidden():
+                form.append(search.mutations.objectName())
+            assert sorted(form) == sorted(f.path for f in catalog.scheduler_options(typ).values()), typ
+            assert {p.removeprefix("scheduler.") for p in form} == set(SCHEDULER_OPTIONS[typ]), typ
+        document.stop()
+    finally:
+        tasks.shutdown()

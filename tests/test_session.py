@@ -77,14 +77,9 @@ import ray
 from rlstudio.engine.session import RaySession, prestart_workers
 
 def idle_workers():
-    out = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::IDLE"):
-                out.add(int(entry.name))
-        except OSError:
-            pass
-    return out
+    import psutil
+    return {p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
+            if (p.info["cmdline"] or [""])[0].startswith("ray::IDLE")}
 
 RaySession(sys.argv[1]).start()
 before = idle_workers()

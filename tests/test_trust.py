@@ -312,6 +312,17 @@ def window(qtbot, monkeypatch, config_dir):
     w.close()
 
 
+def _select_only(tree, folder: str) -> bool:
+    """Select the row of ``folder`` once the panel lists it (the scan of the start-up storage may come first)."""
+    from PySide6.QtCore import Qt
+
+    for i in range(tree.topLevelItemCount()):
+        if tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) == folder:
+            tree.setCurrentItem(tree.topLevelItem(i))
+            return False
+    return False
+
+
 def _settle(qtbot, window):
     qtbot.waitUntil(lambda: window.document.checked, timeout=20000)  # no edit waiting for its check either
     qtbot.waitUntil(lambda: window.tasks.pool.activeThreadCount() == 0, timeout=20000)
@@ -330,8 +341,9 @@ def test_reopening_a_folder_from_the_experiments_panel_runs_nothing(qtbot, windo
     EventWriter(folder).emit("experiment_started", name="hostile", spec=data, planned_trials=1)
     window.settings.setValue("storage", str(storage))
     window.experiments.refresh()
-    qtbot.waitUntil(lambda: window.experiments.tree.topLevelItemCount() == 1, timeout=20000)
-    item = window.experiments.tree.topLevelItem(0)
+    qtbot.waitUntil(lambda: window.experiments.selected_folders() == [str(folder)]
+                    or _select_only(window.experiments.tree, str(folder)), timeout=20000)
+    item = window.experiments.tree.selectedItems()[0]
     window.experiments.tree.itemActivated.emit(item, 0)
     qtbot.waitUntil(lambda: window.run.folder == str(folder), timeout=20000)
     qtbot.wait(1500)  # the rollout panel reads the folder's env; anything it would start has had its chance

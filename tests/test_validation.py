@@ -51,12 +51,12 @@ def test_unknown_algorithm_suggests_close_match():
 
 
 def test_missing_optional_dependency_gives_the_install_command(monkeypatch):
-    from rlstudio.core import catalog
+    from rlstudio.core import families
 
-    monkeypatch.setattr(catalog, "_module_installed", lambda m: m != "Box2D")
+    monkeypatch.setattr(families, "installed", lambda key: key != "box2d")
     spec = make(env={"id": "LunarLander-v3"})
     [problem] = [p for p in validate(spec) if p.path == "env.id"]
-    assert "pip install" in problem.hint and "box2d" in problem.hint
+    assert "rlstudio install-envs box2d" in problem.hint and 'pip install "rlstudio[box2d]"' in problem.hint
 
 
 def test_custom_entry_point_is_imported_only_in_deep_mode_and_only_when_trusted():

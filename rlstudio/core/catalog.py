@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from rlstudio.core import families
+
 
 @lru_cache(maxsize=1)
 def rllib_facts() -> dict:
@@ -394,8 +396,10 @@ def initializer_names() -> tuple[str, ...]:
     return tuple(rllib_facts()["initializers"])
 
 
-def close_matches(word: str, options, n: int = 3) -> list[str]:
-    return difflib.get_close_matches(word, list(options), n=n, cutoff=0.6)
+def close_matches(word, options, n: int = 3) -> list[str]:
+    """Options close to ``word``; a file's key may be any YAML scalar (``0E0`` is a float), so it is compared as
+    its text."""
+    return difflib.get_close_matches(str(word), [str(o) for o in options], n=n, cutoff=0.6)
 
 
 def suggest_option(algorithm: str, word: str) -> list[str]:
@@ -409,13 +413,14 @@ def suggest_option(algorithm: str, word: str) -> list[str]:
 
 # ---- environments ------------------------------------------------------------------------------
 
-#: optional dependency of an env family: (module to look for, pip install command)
+#: optional dependency of an env family: (module to look for, how to install it); the families RL Studio installs
+#: itself (Box2D, MuJoCo, Atari) are defined in core/families.py
 ENV_DEPENDENCIES = {
     "classic_control": ("pygame", 'pip install "gymnasium[classic-control]"'),
     "toy_text": ("pygame", 'pip install "gymnasium[toy-text]"'),
-    "box2d": ("Box2D", 'pip install "gymnasium[box2d]"'),
-    "mujoco": ("mujoco", 'pip install "gymnasium[mujoco]"'),
-    "atari": ("ale_py", 'pip install "gymnasium[atari]"'),
+    **{f.registry_family: (f.module, f'the Install button beside {f.label} on the Environment page, or '
+                                     f'{families.install_hint(f.key)} (the same as pip install "rlstudio[{f.key}]")')
+       for f in families.FAMILIES.values()},
 }
 
 #: return at which an episode counts as a success, where gymnasium's registry gives none or a better one
@@ -442,6 +447,8 @@ def _family(entry_point: str) -> str:
     parts = ep.split(":")[0].split(".")
     if parts[:2] == ["gymnasium", "envs"] and len(parts) > 2:
         return parts[2]
+    if parts[0] == "ale_py":
+        return "atari"
     return parts[0] if parts else "other"
 
 
@@ -454,6 +461,9 @@ def env_registry() -> dict[str, EnvInfo]:
     """Every environment in the Gymnasium registry (gymnasium is imported here, not at module import)."""
     import gymnasium
 
+    families.register()  # the installed namespaced families (ALE/...) join the registry
+    # a family installed since the app started counts at once (the Environment page's Install button)
+    optional = {f.module: families.installed(f.key) for f in families.FAMILIES.values()}
     out = {}
     for env_id, spec in sorted(gymnasium.envs.registry.items()):
         ep = spec.entry_point if isinstance(spec.entry_point, str) else (
@@ -463,11 +473,20 @@ def env_registry() -> dict[str, EnvInfo]:
         module, install = dep if dep else (None, None)
         out[env_id] = EnvInfo(
             id=env_id, entry_point=ep, family=family, dependency=module, install=install,
-            dependency_installed=_module_installed(module) if module else True,
+            dependency_installed=(optional[module] if module in optional else _module_installed(module))
+            if module else True,
             needed_to_run=family not in ("classic_control", "toy_text"),
             success_threshold=SUCCESS_THRESHOLDS.get(env_id, spec.reward_threshold),
             max_episode_steps=spec.max_episode_steps)
-    return out
+    # a family whose ids exist only once it is installed (Atari) is still listed, with what to install
+    for fam in families.FAMILIES.values():
+        for env_id in fam.env_ids:
+            if env_id not in out:
+                module, install = ENV_DEPENDENCIES[fam.registry_family]
+                out[env_id] = EnvInfo(id=env_id, entry_point="", family=fam.registry_family, dependency=module,
+                                      install=install, dependency_installed=False, needed_to_run=True,
+                                      success_threshold=SUCCESS_THRESHOLDS.get(env_id), max_episode_steps=None)
+    return dict(sorted(out.items()))
 
 
 def success_threshold(env_id: str | None) -> float | None:
@@ -692,3 +711,46 @@ def scheduler_options(typ: str) -> dict[str, Field]:
 #: every file field the generated forms, validation and the JSON Schema share, by section
 SECTION_FIELDS = {"resources": RESOURCE_FIELDS, "search": SEARCH_FIELDS, "stop": STOP_FIELDS,
                   "checkpoint": CHECKPOINT_FIELDS}
+
+#: the editor's words for the parts of the file outside the generated forms (by their path in the file)
+OTHER_LABELS = {"name": "Experiment name", "env": "Environment", "env.id": "Environment",
+                "env.entry_point": "Custom class", "env.kwargs": "Arguments", "connectors": "Connectors",
+                "algorithm": "Algorithm", "hyperparameters": "Hyperparameters", "resources": "Workers",
+                "search": "Search", "scheduler": "Scheduler", "stop": "Stop rules", "checkpoint": "Checkpoints"}
+
+
+def field_label(path: str, algorithm: str | None = None) -> str | None:
+    """The label the editor shows for a file path (``resources.max_concurrent_trials`` -> "Trials at the same
+    time", ``hyperparameters.lr`` -> "Learning rate (lr)"), so a problem names the field as the user sees it;
+    a path below a field (``hyperparameters.lr.grid_search``, ``connectors.1``) is named by that field. None when
+    the path names nothing the editor shows."""
+    if not path:
+        return None
+    by_path = {f.path: f.label for fields in SECTION_FIELDS.values() for f in fields}
+    by_path.update({f.path: f.label for f in _scheduler_fields()})
+    parts = path.split(".")
+    if parts[0] == "hyperparameters" and len(parts) > 1:
+        info = algorithm_info(algorithm) if isinstance(algorithm, str) else None
+        for n in range(len(parts), 1, -1):
+            name = ".".join(parts[1:n])
+            # without the algorithm, any algorithm's label for the option (they share the common ones)
+            param = info.param(name) if info is not None else next(
+                (p for a in ALGORITHMS.values() if (p := a.param(name)) is not None), None)
+            if param is not None:
+                short = name.rsplit(".", 1)[-1]
+                return param.label if f"({short})" in param.label else f"{param.label} ({short})"
+        return parts[2] if parts[1] == "model_config" and len(parts) > 2 else parts[1]
+    if parts[0] == "connectors" and len(parts) > 1 and parts[1].isdigit():
+        return f"Connectors (item {int(parts[1]) + 1})"
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        if prefix in by_path:
+            return by_path[prefix]
+        if prefix in OTHER_LABELS:
+            return OTHER_LABELS[prefix]
+    return None
+
+
+def _scheduler_fields():
+    for value in SCHEDULER_FIELDS.values():
+        yield from (value if isinstance(value, tuple) else (value,))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from rlstudio.core import trust
+from rlstudio.core import families, trust
 
 
 def import_object(path: str):
@@ -29,6 +29,7 @@ def make_env(env_id: str | None, entry_point: str | None, kwargs: dict | None, r
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         if render_mode == "rgb_array":
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+            families.prepare_rendering()
     if entry_point:
         # user code: only from a trusted module, and only a gymnasium.Env subclass (raises UntrustedCode or
         # NotAllowedClass before anything the file names is called)
@@ -37,4 +38,5 @@ def make_env(env_id: str | None, entry_point: str | None, kwargs: dict | None, r
         trust.require_trusted_module(env_id.partition(":")[0], "env.id", env_id, trusted)
     import gymnasium
 
+    families.register(env_id)  # ALE/... ids exist once ale-py is imported
     return gymnasium.make(env_id, **kwargs)

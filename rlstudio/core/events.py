@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-EVENTS_FILE = "events.jsonl"
+from rlstudio.core.folder import EVENTS_FILE, STOP_REQUESTS_DIR
 
 EXPERIMENT_STARTED = "experiment_started"
 EXPERIMENT_RESUMED = "experiment_resumed"
@@ -35,6 +35,7 @@ TRIAL_RETRIED = "trial_retried"  # its process died; Tune starts it again from i
 TRIAL_DISCARDED = "trial_discarded"
 RUNNER_ERROR = "runner_error"  # the runner itself failed before or outside Tune
 FINAL_MODEL_SAVED = "final_model_saved"
+#: an evaluation of a checkpoint (``rlstudio evaluate``); core/folder.py writes and reads them
 EVALUATED = "evaluated"
 #: a trial's return reached the target: its policy played M seeded greedy episodes to confirm it (returns.py)
 TRIAL_EVALUATED = "trial_evaluated"
@@ -53,7 +54,6 @@ def result_return(result: dict):
 
 #: why a trial completed (``trial_completed.reason``)
 REASON_CRITERION, REASON_SCHEDULER, REASON_USER = "criterion", "scheduler", "user"
-STOP_REQUESTS_DIR = "stop-requests"
 
 
 def request_trial_stop(folder: str | Path, trial_id: str) -> None:
@@ -87,6 +87,12 @@ def _clean(value: Any) -> Any:
     return str(value)
 
 
+#: a runner on a remote cluster (Ray Jobs) also prints each event on its stdout, the job's log, after this prefix;
+#: the desktop mirrors those lines into its local events.jsonl (core/jobs.py says why)
+EVENT_LINE_PREFIX = "@rlstudio-event "
+ECHO_ENV = "RLSTUDIO_ECHO_EVENTS"
+
+
 class EventWriter:
     """Appends events; each line is written with a single ``write`` on an O_APPEND file and flushed, so
     concurrent readers never see half a line followed by another event's text.
@@ -110,6 +116,11 @@ class EventWriter:
             os.write(fd, line.encode("utf-8"))
         finally:
             os.close(fd)
+        if os.environ.get(ECHO_ENV) == "1":
+            try:  # one whole line per write on fd 1 (the job log), never interleaved with Tune's own output
+                os.write(1, (EVENT_LINE_PREFIX + line.lstrip("\n")).encode("utf-8"))
+            except OSError:
+                pass
         return record
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pprint
 
-from rlstudio.core import catalog, connectors, trust
+from rlstudio.core import catalog, connectors, families, trust
 from rlstudio.core.domains import as_domain
 from rlstudio.core.spec import ExperimentSpec
 
@@ -131,6 +131,11 @@ def export_script(spec: ExperimentSpec) -> str:
                   "from ray.rllib.connectors.learner.frame_stacking import FrameStackingLearner"]
     if "atari_preprocessing" in names:
         lines += ["import gymnasium as gym", "from ray.rllib.env.wrappers.atari_wrappers import wrap_atari_for_new_api_stack"]
+    family = None if spec.env.entry_point else families.family_of(spec.env.id)
+    if family is not None and family.namespace:  # ALE/... ids exist once ale-py is imported
+        lines += [f"import {family.module}  # pip install {' '.join(family.requirements)}"]
+        if "atari_preprocessing" in names:
+            lines += ["", f"gym.register_envs({family.module})"]
     lines += ["", ""]
     lines += [f"WINDOW = {spec.stop.window}  # episodes in the mean return",
               f"TARGET = {spec.stop.episode_return_mean!r}  # the return target (None: none)",
@@ -154,7 +159,8 @@ def export_script(spec: ExperimentSpec) -> str:
         lines += [f'tune.register_env("custom-env", lambda env_config: {cls}(**env_config))', "", ""]
         env_name = "custom-env"
     else:
-        env_name = spec.env.id
+        # ale_py:ALE/Pong-v5: RLlib's env runners import ale-py before making the env
+        env_name = families.rllib_env_id(spec.env.id)
     module_pieces = [p for p in pieces if p.name != "atari_preprocessing"]
     if module_pieces:  # the file's connectors: as the functions RLlib calls on each env runner and learner
         made = {"mean_std_filter": lambda p: "MeanStdFilter(" + ", ".join(f"{k}={v!r}" for k, v in p.params.items())
@@ -178,7 +184,7 @@ def export_script(spec: ExperimentSpec) -> str:
     if module_pieces:
         lines.append("    config.env_runners(env_to_module_connector=env_to_module)")
         if any(p.name == "frame_stack" for p in module_pieces):
-            lines.append("    config.training(learner_connector=learner_connector)")
+            lines.append("    config.learners(learner_connector=learner_connector)")
     if isinstance(model, dict) and as_domain(model) is None:
         fixed_model = {k: v for k, v in model.items() if not _searched(v)}
         if fixed_model:

@@ -20,7 +20,17 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = self.path or "file"
+        """The file's words (the CLI, a YAML file's author): ``resources.max_concurrent_trials: …``."""
+        return self._text(self.path or "file")
+
+    def shown(self, algorithm: str | None = None) -> str:
+        """The editor's words: led by the field's label as the form shows it ("Trials at the same time: …");
+        ``algorithm`` names the hyperparameters' labels."""
+        from rlstudio.core.catalog import field_label  # the catalog is heavy; a Problem is made everywhere
+
+        return self._text(field_label(self.path, algorithm) or self.path or "The experiment")
+
+    def _text(self, where: str) -> str:
         text = f"{where}: {self.message}"
         if self.given is not None:
             text += f" (given: {self.given})"

@@ -19,18 +19,19 @@ from pathlib import Path
 
 from rlstudio.core.events import (CHECKPOINT_SAVED, EXPERIMENT_FINISHED, TRIAL_COMPLETED, TRIAL_DISCARDED,
                                   TRIAL_ERRORED, TRIAL_PENDING, TRIAL_RESULT, TRIAL_STARTED, read_events)
+from rlstudio.core.folder import PID_FILE, TUNE_DIR
 
-PID_FILE = "runner.pid"
-TUNE_DIR = "tune"
 #: Tune's trial statuses that a resume does not continue
 _TUNE_DONE = ("TERMINATED", "ERROR")
 
 
-def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux); None where /proc does not exist."""
+def _start_time(pid: int) -> float | None:
+    """When the process started (seconds since the epoch); None when it has gone."""
+    import psutil
+
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, ValueError):
         return None
 
 
@@ -58,31 +59,56 @@ def runner_pid(folder: str | Path) -> int | None:
         pid = int(record["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    start = _start_time(pid)
-    if record.get("start") is not None and start is not None and start != record["start"]:
-        return None  # the PID now belongs to another process
-    try:
-        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
             return None
-    except OSError:
-        pass
+        start = process.create_time()
+    except psutil.NoSuchProcess:
+        return None
+    except (psutil.AccessDenied, ValueError):
+        return pid  # alive, not ours to inspect
+    if record.get("start") is not None and start != record["start"]:
+        return None  # the PID now belongs to another process (or the file is from an older RL Studio)
     return pid
 
 
-def tune_trials(folder: str | Path) -> dict[str, str] | None:
-    """Trial id -> Tune's status in its newest saved experiment state; None when Tune saved none."""
-    tune_dir = Path(folder) / TUNE_DIR
+def tune_trials(folder: str | Path, tune_dir: str | None = None) -> dict[str, str] | None:
+    """Trial id -> Tune's status in its newest saved experiment state; None when Tune saved none. ``tune_dir``:
+    Tune's folder when it is not the experiment folder's ``tune/`` (a cloud URI, read through pyarrow)."""
+    if tune_dir is not None and "://" in str(tune_dir):
+        return _tune_trials_at_uri(str(tune_dir))
+    tune_dir = Path(tune_dir) if tune_dir is not None else Path(folder) / TUNE_DIR
     files = sorted(tune_dir.glob("experiment_state-*.json")) if tune_dir.is_dir() else []
     if not files:
         return None
     try:
-        data = json.loads(files[-1].read_text())
+        return _trial_statuses(files[-1].read_text())
+    except OSError:
+        return {}
+
+
+def _tune_trials_at_uri(uri: str) -> dict[str, str] | None:
+    import pyarrow.fs as pafs
+
+    fs, path = pafs.FileSystem.from_uri(uri)
+    infos = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+    files = sorted(i.path for i in infos
+                   if i.base_name.startswith("experiment_state-") and i.base_name.endswith(".json"))
+    if not files:
+        return None
+    try:
+        with fs.open_input_stream(files[-1]) as fh:
+            return _trial_statuses(fh.readall().decode("utf-8"))
+    except OSError:
+        return {}
+
+
+def _trial_statuses(text: str) -> dict[str, str]:
+    try:
+        data = json.loads(text)
         out = {}
         for entry in data.get("trial_data", []):
             state = json.loads(entry[0]) if isinstance(entry[0], str) else entry[0]

@@ -30,10 +30,10 @@ import numpy as np
 import yaml
 
 from rlstudio.core import stats
-from rlstudio.core.events import EVENTS_FILE, ExperimentState, read_events
+from rlstudio.core.events import ExperimentState, read_events
+from rlstudio.core.folder import EVENTS_FILE, SPEC_FILE
 from rlstudio.core.importance import Importance, experiment_importance
 
-SPEC_FILE = "experiment.yaml"
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]
 X_LABELS = {"timesteps": "Timesteps", "time_s": "Wall time (s)", "iteration": "Iteration"}
@@ -303,7 +303,7 @@ def _e(value: Any) -> str:
 
 
 def _num(value: Any) -> str:
-    return _e(stats._fmt(value)) if value is not None else "—"
+    return _e(stats.fmt_value(value)) if value is not None else "—"
 
 
 def _count(value: Any) -> str:

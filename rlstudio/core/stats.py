@@ -215,7 +215,7 @@ class GroupSummary:
 
 
 def config_label(config: dict) -> str:
-    return ", ".join(f"{k}={_fmt(v)}" for k, v in (config or {}).items())
+    return ", ".join(f"{k}={fmt_value(v)}" for k, v in (config or {}).items())
 
 
 def summarize(group: str, config: dict, trial_ids: list[str], seeds: list, finals: Sequence[float | None],
@@ -297,9 +297,9 @@ def compare(summaries: Sequence[GroupSummary], by: str = "iqm", resamples: int =
     ranked = sorted(scored, key=lambda s: s.aggregate(by), reverse=True)
     best = ranked[0]
     name = AGGREGATE_NAMES[by]
-    head = f"Best configuration: {best.label} — {name} {_fmt(best.aggregate(by))}"
+    head = f"Best configuration: {best.label} — {name} {fmt_value(best.aggregate(by))}"
     interval = best.interval(by)
-    head += f" (95 % CI {_fmt(interval[0])} to {_fmt(interval[1])})" if interval else ""
+    head += f" (95 % CI {fmt_value(interval[0])} to {fmt_value(interval[1])})" if interval else ""
     head += f" over {_runs(best.runs)}."
     if len(ranked) == 1:
         return Comparison(by, best, None, sentence=head + " It is the only configuration with a result.")
@@ -312,7 +312,7 @@ def compare(summaries: Sequence[GroupSummary], by: str = "iqm", resamples: int =
     overlap = a is None or b is None or a[0] <= b[1]
     enough = math.comb(best.runs + second.runs, best.runs) > 2 / (1 - confidence)
     result.distinguishable = bool(enough and result.poi_ci and result.poi_ci[0] > 0.5 and not overlap)
-    text = (f"Probability that it beats the runner-up ({second.label}, {name} {_fmt(second.aggregate(by))}): "
+    text = (f"Probability that it beats the runner-up ({second.label}, {name} {fmt_value(second.aggregate(by))}): "
             f"{result.poi:.2f}")
     text += f" (95 % CI {result.poi_ci[0]:.2f} to {result.poi_ci[1]:.2f})." if result.poi_ci else "."
     fewest = min(best.runs, second.runs)
@@ -440,7 +440,8 @@ def experiment_statistics(trials: Iterable, by: str = "iqm", x_key: str = "times
 # ---- text --------------------------------------------------------------------------------------------------
 
 
-def _fmt(value) -> str:
+def fmt_value(value) -> str:
+    """A statistic as the tables, summaries and reports show it: 4 significant digits, "-" for none."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -455,4 +456,4 @@ def _runs(n: int, word: str = "run") -> str:
 
 
 def fmt_interval(interval: tuple[float, float] | None) -> str:
-    return f"[{_fmt(interval[0])}, {_fmt(interval[1])}]" if interval else "—"
+    return f"[{fmt_value(interval[0])}, {fmt_value(interval[1])}]" if interval else "—"

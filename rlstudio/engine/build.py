@@ -9,7 +9,7 @@ from typing import Any
 from ray import tune
 from ray.tune.stopper import Stopper
 
-from rlstudio.core import catalog, connectors, trust
+from rlstudio.core import catalog, connectors, families, trust
 from rlstudio.core.domains import Domain, as_domain, grid_size, pick_dotted
 from rlstudio.core.events import trial_stop_requested
 from rlstudio.core.spec import ExperimentSpec
@@ -58,6 +58,8 @@ def make_wrapped_env(env_id: str | None, entry_point: str | None, params: dict, 
     import gymnasium as gym
     from ray.rllib.env.wrappers.atari_wrappers import wrap_atari_for_new_api_stack
 
+    if not entry_point:
+        families.register(env_id)  # ALE/... ids exist in this worker once ale-py is imported
     env = make_custom_env(entry_point, env_config) if entry_point else gym.make(env_id, **dict(env_config))
     return wrap_atari_for_new_api_stack(env, dim=params["dim"], frameskip=params["frameskip"], framestack=None)
 
@@ -89,7 +91,8 @@ def apply_connectors(config, pieces) -> None:
         return
     config.env_runners(env_to_module_connector=functools.partial(env_to_module_pieces, pieces))
     if any(p.name == "frame_stack" for p in pieces):
-        config.training(learner_connector=functools.partial(learner_pieces, pieces))
+        # config.training(learner_connector=...) is deprecated in Ray 2.60 (it warns); learners() is its home
+        config.learners(learner_connector=functools.partial(learner_pieces, pieces))
 
 
 def algorithm_config(spec: ExperimentSpec):
@@ -108,7 +111,8 @@ def algorithm_config(spec: ExperimentSpec):
         tune.register_env(CUSTOM_ENV_NAME, functools.partial(make_custom_env, spec.env.entry_point))
         config.environment(env=CUSTOM_ENV_NAME, env_config=dict(spec.env.kwargs or {}))
     else:
-        config.environment(env=spec.env.id, env_config=dict(spec.env.kwargs or {}))
+        # ale_py:ALE/Pong-v5: RLlib's env runners import ale-py first (their own env creator knows this form)
+        config.environment(env=families.rllib_env_id(spec.env.id), env_config=dict(spec.env.kwargs or {}))
     apply_connectors(config, pieces)
     # every finished episode recorded; the windowed return and its confirmation computed after each iteration
     config.callbacks(callbacks_class=_returns.RLStudioCallbacks)
@@ -123,6 +127,10 @@ def algorithm_config(spec: ExperimentSpec):
     if isinstance(model, dict) and as_domain(model) is None:
         # the fixed part of a partly searched model_config; its searched keys come from the param space
         config.rl_module(model_config={k: v for k, v in model.items() if not _has_domain(v)})
+    if isinstance(fixed.get("n_step"), list):
+        # a range (n_step: [2, 5]) must reach RLlib as a tuple: its replay buffers test isinstance(n_step, tuple)
+        # and fail on a list with "unsupported operand type(s) for +: 'int' and 'list'" at the first update
+        fixed["n_step"] = tuple(fixed["n_step"])
     if fixed:
         config.update_from_dict(fixed)
     return config
@@ -309,7 +317,9 @@ def checkpoint_config(spec: ExperimentSpec):
         checkpoint_score_attribute=None)
 
 
-def tuner(spec: ExperimentSpec, storage_path: str, name: str, callbacks: list):
+def tuner(spec: ExperimentSpec, storage_path: str, name: str, callbacks: list, requests_folder: str | None = None):
+    """``requests_folder``: where the GUI or the command line asks for one trial to stop (the experiment folder;
+    by default ``storage_path``, which is it unless Tune stores to a cloud URI)."""
     algo_cls = algorithm_class(spec)
     config = algorithm_config(spec)
     tune_config = tune.TuneConfig(
@@ -317,7 +327,7 @@ def tuner(spec: ExperimentSpec, storage_path: str, name: str, callbacks: list):
         scheduler=scheduler(spec), max_concurrent_trials=spec.resources.max_concurrent_trials,
         trial_dirname_creator=_trial_dirname, trial_name_creator=_trial_name)
     run_config = tune.RunConfig(
-        name=name, storage_path=storage_path, stop=SpecStopper(spec.stop.criteria(), storage_path),
+        name=name, storage_path=storage_path, stop=SpecStopper(spec.stop.criteria(), requests_folder or storage_path),
         checkpoint_config=checkpoint_config(spec), callbacks=callbacks, verbose=0,
         failure_config=tune.FailureConfig(max_failures=spec.checkpoint.failures_allowed()))
     return tune.Tuner(algo_cls, param_space=param_space_for(spec, config), tune_config=tune_config,

@@ -33,6 +33,8 @@ from typing import Callable
 
 import numpy as np
 
+from rlstudio.core.folder import output_problem
+from rlstudio.core.layers import parse_hidden_sizes
 from rlstudio.engine.policy import Policy, PolicyError, evaluate, load_policy, module_dir
 
 ONNX_ATOL = 1e-4
@@ -57,19 +59,13 @@ class Cancelled(Exception):
 
 # ---- options ------------------------------------------------------------------------------------------
 
-def parse_hidden(text: str | None) -> tuple[int, ...] | None:
-    """``"32,32"`` -> ``(32, 32)``; ``None``/empty -> ``None``."""
-    if text is None or not str(text).strip():
-        return None
-    parts = [p.strip() for p in str(text).replace("x", ",").replace("×", ",").split(",")]
+def parse_hidden(text) -> tuple[int, ...] | None:
+    """The student's hidden sizes (core/layers.py parses them, as the app's form does); CompressError naming
+    ``--distill`` when they are not sizes."""
     try:
-        sizes = tuple(int(p) for p in parts)
-    except ValueError:
-        sizes = ()
-    if not sizes or any(s < 1 or s > 4096 for s in sizes) or len(sizes) > 8:
-        raise CompressError(f"--distill expects the student's hidden layer sizes as whole numbers separated by "
-                            f"commas, e.g. 32,32 (1 to 8 layers of 1 to 4096 units); got {text!r}", "--distill")
-    return sizes
+        return parse_hidden_sizes(text)
+    except ValueError as exc:
+        raise CompressError(f"--distill {exc}", "--distill") from None
 
 
 @dataclass
@@ -91,8 +87,7 @@ class Options:
             raise CompressError(f"--prune-scope must be 'global' or 'layer'; got {self.prune_scope!r}",
                                 "--prune-scope")
         if self.distill is not None:
-            self.distill = parse_hidden(",".join(map(str, self.distill))) if not isinstance(self.distill, str) \
-                else parse_hidden(self.distill)
+            self.distill = parse_hidden(self.distill)
         if not isinstance(self.distill_steps, int) or self.distill_steps < 1:
             raise CompressError(f"--distill-steps must be a whole number of at least 1; got {self.distill_steps}",
                                 "--distill-steps")
@@ -683,8 +678,8 @@ def optimize(checkpoint: str | Path, output: str | Path, options: Options, env_f
     ``emit`` receives JSON-friendly progress dicts (``event``: ``stage``, ``distill``, ``variant``)."""
     options.validate()
     out = Path(output).expanduser().resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise CompressError(f"-o {out} already exists; choose a new folder (nothing is overwritten)", "-o")
+    if output_problem(out):
+        raise CompressError(f"-o {output_problem(out)}", "-o")
     emit = emit or (lambda event: None)
     is_cancelled = cancelled or (lambda: False)
     recipes = options.recipes()

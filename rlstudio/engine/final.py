@@ -8,9 +8,8 @@ from typing import Callable
 
 from rlstudio.core import events as ev
 from rlstudio.core.events import EventWriter, ExperimentState
+from rlstudio.core.folder import FINAL_DIR, SPEC_FILE
 from rlstudio.core.spec import load_spec, with_values
-
-FINAL_DIR = "final_model"
 
 
 class FinalModelError(Exception):
@@ -32,7 +31,7 @@ def train_final(folder: str | Path, iterations: int,
     """Train with the best trial's configuration for ``iterations`` iterations in the current Ray session and
     save the checkpoint to ``<folder>/final_model``. Progress goes to the experiment's event log too."""
     from rlstudio.engine import build
-    from rlstudio.engine.runner import SPEC_FILE, flatten_result
+    from rlstudio.engine.runner import flatten_result
 
     folder = Path(folder)
     spec = load_spec(folder / SPEC_FILE)

@@ -36,13 +36,19 @@ def module_dir(checkpoint: str | Path) -> Path:
 class Policy:
     """Acts with an RLModule: greedy (the distribution's mode) or sampled."""
 
-    def __init__(self, module, action_space, observation_filter=None):
+    #: class defaults, for subclasses that do not call ``__init__`` (compress.NetPolicy): no filter, no wrapper
+    observation_filter = None
+    wrap_env = None
+
+    def __init__(self, module, action_space, observation_filter=None, wrap_env=None):
         import torch
 
         self.module = module
         self.action_space = action_space
         #: the observation normalisation the policy was trained with (connectors: mean_std_filter), or None
         self.observation_filter = observation_filter
+        #: env -> the env as the policy was trained on it (connectors: atari_preprocessing, frame_stack), or None
+        self.wrap_env = wrap_env
         self._torch = torch
         self._dist_cls = module.get_inference_action_dist_cls()
         module.eval()
@@ -103,21 +109,87 @@ def load_policy(checkpoint: str | Path, action_space=None) -> Policy:
     except Exception as exc:  # noqa: BLE001 - a half-written or foreign folder: say so, do not crash
         raise PolicyError(f"could not load the policy in {path}: {type(exc).__name__}: {exc}") from None
     space = action_space if action_space is not None else getattr(module, "action_space", None)
-    return Policy(module, space, observation_filter(checkpoint, getattr(module, "observation_space", None)))
+    return Policy(module, space, observation_filter(checkpoint, getattr(module, "observation_space", None)),
+                  env_wrapper(checkpoint))
+
+
+def _pipeline(checkpoint: str | Path) -> Path | None:
+    root = Path(checkpoint).expanduser()
+    return next((base / "env_runner" / "env_to_module_connector" for base in (root, root / "checkpoint")
+                 if (base / "env_runner" / "env_to_module_connector").is_dir()), None)
+
+
+def env_wrapper(checkpoint: str | Path):
+    """The environment as the policy saw it in training: the experiment's ``atari_preprocessing`` (RLlib's Atari
+    wrapper: frames skipped, grey, resized) and ``frame_stack`` pieces, read from the experiment folder's file;
+    None when it used neither. Rollouts and evaluation render the wrapped env: its pictures are the game's own."""
+    from rlstudio.core import connectors
+    from rlstudio.core.folder import SPEC_FILE, experiment_of
+    from rlstudio.core.spec import load_spec
+
+    pipeline = _pipeline(checkpoint)
+    stacked = pipeline is not None and (pipeline / "FrameStacking").exists()
+    folder = experiment_of(checkpoint)
+    pieces = []
+    if folder is not None and (Path(folder) / SPEC_FILE).is_file():
+        pieces, _ = connectors.parse(load_spec(Path(folder) / SPEC_FILE).connectors)
+    pieces = [p for p in pieces if p.name in ("atari_preprocessing", "frame_stack")]
+    if stacked and not any(p.name == "frame_stack" for p in pieces):
+        raise PolicyError("this policy was trained with frame_stack (connectors:), but its experiment file "
+                          f"({SPEC_FILE}) was not found beside the checkpoint to say how: keep the checkpoint "
+                          "inside its experiment folder")
+    if not pieces:
+        return None
+
+    def wrap(env):
+        import gymnasium as gym
+
+        for piece in pieces:
+            if piece.name == "atari_preprocessing":
+                from ray.rllib.env.wrappers.atari_wrappers import wrap_atari_for_new_api_stack
+
+                env = wrap_atari_for_new_api_stack(env, dim=piece.params["dim"],
+                                                   frameskip=piece.params["frameskip"], framestack=None)
+            else:
+                env = _stack_frames(gym, env, piece.params["num_frames"])
+        return env
+
+    return wrap
+
+
+def _stack_frames(gym, env, n: int):
+    """RLlib's FrameStacking connector replayed on the env: the last ``n`` observations along the last axis,
+    zeros before the episode's first, as the env runners fed the module."""
+    import collections
+
+    class Stacked(gym.Wrapper):
+        def __init__(self, inner):
+            gym.Wrapper.__init__(self, inner)
+            space = inner.observation_space
+            self.observation_space = gym.spaces.Box(np.repeat(space.low, n, axis=-1),
+                                                    np.repeat(space.high, n, axis=-1), dtype=space.dtype)
+            self._frames: collections.deque = collections.deque(maxlen=n)
+
+        def reset(self, **kwargs):
+            obs, info = self.env.reset(**kwargs)
+            self._frames.extend([np.zeros_like(obs)] * (n - 1) + [obs])
+            return np.concatenate(self._frames, axis=-1), info
+
+        def step(self, action):
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            self._frames.append(obs)
+            return np.concatenate(self._frames, axis=-1), reward, terminated, truncated, info
+
+    return Stacked(env)
 
 
 def observation_filter(checkpoint: str | Path, observation_space):
     """The file's ``connectors:`` as the policy needs them outside RLlib: mean_std_filter's running statistics
     from the checkpoint's env runner (applied without updating them); None when the policy was trained without
-    connectors. Frame stacking is refused: replaying it needs the episode's past frames."""
-    root = Path(checkpoint).expanduser()
-    pipeline = next((base / "env_runner" / "env_to_module_connector" for base in (root, root / "checkpoint")
-                     if (base / "env_runner" / "env_to_module_connector").is_dir()), None)
+    connectors. Frame stacking is done on the env (:func:`env_wrapper`)."""
+    pipeline = _pipeline(checkpoint)
     if pipeline is None:
         return None
-    if (pipeline / "FrameStacking").exists():
-        raise PolicyError("this policy was trained with frame_stack (connectors:); RL Studio cannot replay "
-                          "stacked frames outside RLlib yet")
     if not (pipeline / "MeanStdFilter").is_dir() or observation_space is None:
         return None
     try:
@@ -183,6 +255,8 @@ def run_episodes_batched(policy: Policy, make_env, episodes: int, seed: int, gre
     """Like :func:`run_episodes` with ``episodes`` env instances stepped side by side (one forward pass a step):
     the same seeds give the same episodes, ~20x fewer forward passes for 20 episodes."""
     envs = [make_env() for _ in range(episodes)]
+    if policy.wrap_env is not None:  # as in training (atari_preprocessing, frame_stack)
+        envs = [policy.wrap_env(env) for env in envs]
     try:
         obs = [env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]
         returns, lengths = [0.0] * episodes, [0] * episodes
@@ -205,6 +279,8 @@ def run_episodes_batched(policy: Policy, make_env, episodes: int, seed: int, gre
 
 def evaluate(policy: Policy, env, episodes: int = 10, seed: int = 0, threshold: float | None = None,
              greedy: bool = True, on_step=None) -> Evaluation:
+    if policy.wrap_env is not None:  # as in training (atari_preprocessing, frame_stack)
+        env = policy.wrap_env(env)
     returns, lengths = run_episodes(policy, env, episodes, seed, greedy, on_step)
     success = None if threshold is None else sum(r >= threshold for r in returns) / len(returns)
     return Evaluation(episodes=episodes, seed=seed, mean_return=float(np.mean(returns)),

@@ -1,75 +1,99 @@
-"""Find and end the processes this program started — by PID, never by name (other people's Ray must live)."""
+"""Find and end the processes this program started — by PID, never by name (other people's Ray must live).
+
+Process trees, liveness and waits go through psutil (portable; waits are event-driven where the OS allows, pidfd
+on Linux), not through /proc parsing and sleep loops."""
 
 from __future__ import annotations
 
 import os
-import signal
-import time
 from pathlib import Path
 
+import psutil
 
-def _ppid_map() -> dict[int, int]:
-    out = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # the command name may contain spaces and parentheses: the fields after the last ')' are fixed
-        fields = stat.rsplit(")", 1)[1].split()
-        out[int(entry.name)] = int(fields[1])
-    return out
+
+def _process(pid: int) -> psutil.Process | None:
+    if pid <= 0:
+        return None
+    try:
+        return psutil.Process(pid)
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return None
 
 
 def descendants(pid: int) -> list[int]:
     """All live descendants of ``pid`` (children first)."""
-    ppids = _ppid_map()
-    children: dict[int, list[int]] = {}
-    for child, parent in ppids.items():
-        children.setdefault(parent, []).append(child)
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
+    proc = _process(pid)
+    if proc is None:
+        return []
+    try:
+        return [child.pid for child in proc.children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
 
 
 def alive(pid: int) -> bool:
+    """Running (a zombie is dead for our purposes)."""
+    proc = _process(pid)
+    if proc is None:
+        return pid > 0 and psutil.pid_exists(pid)  # AccessDenied: someone else's, but alive
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    try:  # a zombie is dead for our purposes
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
-    except OSError:
-        return False
+
+
+def start_time(pid: int) -> float | None:
+    """When the process started (seconds since the epoch), to tell it from a later process given the same PID."""
+    proc = _process(pid)
+    try:
+        return proc.create_time() if proc is not None else None
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def command_line(pid: int) -> str:
+    """The process's command line as one string ("" when it has gone or is not ours to read)."""
+    proc = _process(pid)
+    try:
+        return " ".join(proc.cmdline()) if proc is not None else ""
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return ""
+
+
+def signal_all(pids: list[int], sig: int) -> None:
+    """Send ``sig`` to each live PID of the list (never to this process)."""
+    for pid in pids:
+        if pid == os.getpid():
+            continue
+        proc = _process(pid)
+        if proc is None:
+            continue
+        try:
+            proc.send_signal(sig)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
 
 
 def terminate(pids: list[int], timeout: float = 10.0) -> list[int]:
-    """SIGTERM the given PIDs, wait up to ``timeout`` s, SIGKILL the rest. Returns the PIDs that needed SIGKILL."""
-    pids = [p for p in pids if p != os.getpid() and alive(p)]
-    for pid in pids:
+    """SIGTERM the given PIDs, wait up to ``timeout`` s, SIGKILL the rest. Returns the PIDs that needed SIGKILL.
+    Blocking: for the engine and the command line (the GUI ends its children through the bridge's timers)."""
+    targets = [p for p in (_process(pid) for pid in pids if pid != os.getpid() and alive(pid)) if p is not None]
+    for proc in targets:
         try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
+            proc.terminate()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(alive(p) for p in pids):
-        time.sleep(0.05)
+    _, left = psutil.wait_procs(targets, timeout=timeout)
     killed = []
-    for pid in pids:
-        if alive(pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-            except ProcessLookupError:
-                pass
+    for proc in left:
+        try:
+            proc.kill()
+            killed.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    psutil.wait_procs([p for p in left if p.pid in killed], timeout=5)
     return killed
 
 

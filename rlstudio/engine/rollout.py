@@ -60,20 +60,10 @@ MAX_FPS = 120.0
 def checkpoint_facts(path: str | Path) -> dict:
     """What is known about a checkpoint without loading it: trial id, iteration and timesteps, from the event log
     of the experiment it belongs to, else from the checkpoint's own ``algorithm_state.pkl``."""
-    path = Path(path).expanduser()
-    facts: dict = {"checkpoint": str(path)}
-    real = os.path.realpath(path)
-    for parent in list(path.parents)[:4]:
-        events = parent / "events.jsonl"
-        if events.exists():
-            from rlstudio.core.events import read_events
+    from rlstudio.core.folder import checkpoint_record
 
-            for e in read_events(parent):
-                if e.get("event") == "checkpoint_saved" and e.get("path") \
-                        and os.path.realpath(e["path"]) == real:
-                    facts.update(trial_id=e.get("trial_id"), iteration=e.get("iteration"),
-                                 timesteps=e.get("timesteps"))
-            break
+    path = Path(path).expanduser()
+    facts: dict = {"checkpoint": str(path), **checkpoint_record(path)}
     if facts.get("iteration") is None:
         state_file = path / "algorithm_state.pkl"
         if state_file.exists():
@@ -152,6 +142,10 @@ class View:
     loads: int = 0  # the latest load request's number; older results are dropped
     last_action: object = None
     extra: dict = field(default_factory=dict)
+    #: the env as opened; ``env`` is it wrapped as the playing policy was trained (atari_preprocessing, ...)
+    base_env: object = None
+    wrapped: object = None
+    wrapped_for: object = None
 
 
 class Player:
@@ -217,7 +211,7 @@ class Player:
             return
         fps = cmd.get("fps") or (getattr(env, "metadata", {}) or {}).get("render_fps") or 30
         view = View(vid, env, cmd.get("max_width"), min(float(fps), MAX_FPS), bool(cmd.get("greedy", True)),
-                    bool(cmd.get("playing", True)), int(cmd.get("seed", 0)))
+                    bool(cmd.get("playing", True)), int(cmd.get("seed", 0)), base_env=env)
         env.action_space.seed(view.seed)
         try:
             view.obs, _ = env.reset(seed=view.seed)
@@ -271,8 +265,9 @@ class Player:
             self._on_loaded({"view": view.id, "number": view.loads, "error": str(exc), "path": cmd["path"]})
             return
         self.send({"type": "status", "view": view.id, "text": f"loading {Path(cmd['path']).name}…"})
+        base = view.base_env or view.env
         self._loads.put((view.id, view.loads, cmd["path"], given, bool(cmd.get("restart", False)),
-                         view.env.observation_space, view.env.action_space))
+                         base.observation_space, base.action_space))
 
     def _load_worker(self) -> None:
         while True:
@@ -305,9 +300,11 @@ class Player:
         class _Probe:  # the spaces of the view's env, without touching the env from this thread
             observation_space, action_space = obs_space, act_space
 
+        if policy.wrap_env is not None:  # it plays on the env wrapped as in training: its own observations
+            _Probe.observation_space = getattr(policy.module, "observation_space", None) or obs_space
         check_spaces(policy, _Probe)
         try:  # one action on a sample observation: catches what shapes alone do not
-            policy.act(obs_space.sample(), greedy=True)
+            policy.act(_Probe.observation_space.sample(), greedy=True)
         except Exception as exc:  # noqa: BLE001
             raise PolicyError(f"the policy in {path} cannot act in this environment: {exc}") from None
         if len(self._cache) > 16:
@@ -369,13 +366,26 @@ class Player:
                                "text": f"playing stopped: {type(exc).__name__}: {exc}"})
                     traceback.print_exc()
 
+    def _env_for(self, view: View):
+        """The view's env as its policy was trained on it (Atari preprocessing, stacked frames), else as opened.
+        The wrappers pass render() through: the picture is the game's own."""
+        base = view.base_env or view.env
+        wrap = getattr(view.policy, "wrap_env", None)
+        if wrap is None:
+            return base
+        if view.wrapped_for is not view.policy:
+            view.wrapped, view.wrapped_for = wrap(base), view.policy
+        return view.wrapped
+
     def _tick(self, view: View) -> None:
-        env = view.env
         if view.done:
             if view.pending is not None:
                 view.policy, view.facts = view.pending
                 view.pending = None
                 self._announce(view)
+            view.env = self._env_for(view)  # a new episode: on the env this policy plays
+        env = view.env
+        if view.done:
             view.episode += 1
             view.obs, _ = env.reset(seed=view.seed + view.episode - 1)
             view.step_count, view.total, view.done, view.last_action = 0, 0.0, False, None

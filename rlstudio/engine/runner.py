@@ -3,13 +3,14 @@
 ``python -m rlstudio.engine.runner FOLDER [--address ADDR] [--resume]`` is the one code path for the command
 line and the GUI: both start it as a child process (Tune only pauses cleanly on SIGINT to the process that
 called ``fit()``, and Tune prints banners on stdout, which the callers send to ``runner.log``). The folder
-holds ``experiment.yaml`` (the file as run), ``events.jsonl`` and Tune's own ``tune/`` directory.
+holds ``experiment.yaml`` (the file as run), ``events.jsonl`` and Tune's own ``tune/`` directory — or, for a run on
+a remote cluster with cloud storage (engine/jobs.py), Tune's directory is ``<storage URI>/tune`` and the event log
+names its checkpoints by their full URIs.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import logging
 import math
 import os
@@ -24,13 +25,10 @@ from typing import Any
 from rlstudio.core import events as ev
 from rlstudio.core.domains import grid_size
 from rlstudio.core.events import EventWriter, ExperimentState, read_events
+from rlstudio.core.folder import LOG_FILE, SPEC_FILE, TUNE_DIR
 from rlstudio.core.problems import errors
-from rlstudio.core.spec import ExperimentSpec, load_spec, save_spec
+from rlstudio.core.spec import ExperimentSpec, load_spec
 from rlstudio.core.validation import validate
-
-SPEC_FILE = "experiment.yaml"
-TUNE_DIR = "tune"
-LOG_FILE = "runner.log"
 
 #: learner statistics copied into each trial_result (whichever the algorithm reports)
 LEARNER_KEYS = ("total_loss", "policy_loss", "vf_loss", "entropy", "mean_kl_loss", "curr_kl_coeff",
@@ -39,18 +37,18 @@ LEARNER_KEYS = ("total_loss", "policy_loss", "vf_loss", "entropy", "mean_kl_loss
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED = 0, 1, 2, 3
 
+#: the folder and cloud storage of the run in this process. Tune unpickles the event-log callback from its saved
+#: state on ``Tuner.restore``: it writes to this run's folder, not the one it was pickled with (a job on cloud
+#: storage works in a new scratch folder each time it runs)
+_THIS_RUN: dict = {}
 
-def new_experiment_folder(spec: ExperimentSpec, storage: str | Path) -> Path:
-    """A fresh folder ``<storage>/<name>-<timestamp>`` holding the spec as it will run."""
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(storage).expanduser().resolve() / f"{spec.name}-{stamp}"
-    folder, n = base, 1
-    while folder.exists():
-        n += 1
-        folder = base.with_name(f"{base.name}-{n}")
-    folder.mkdir(parents=True)
-    save_spec(spec, folder / SPEC_FILE)
-    return folder
+
+def storage_uri(path: str | None, storage: str | None) -> str | None:
+    """A path Tune names on the run's storage, as a full URI when the storage is a cloud URI: Tune's
+    ``Checkpoint.path`` on S3/GCS is the file system's path without the scheme (``bucket/runs/x/tune/...``)."""
+    if not path or not storage or "://" in str(path):
+        return path
+    return f"{storage.split('://', 1)[0]}://{path}"
 
 
 def flatten_result(result: dict) -> dict:
@@ -93,9 +91,10 @@ class EventLogCallback:
     """Tune callback writing trial events. Tune pickles it into its experiment state and reuses it on
     ``Tuner.restore``: it holds only the folder path and rebuilds its bookkeeping from the log in ``setup``."""
 
-    def __init__(self, folder: str, searched: list[str]):
+    def __init__(self, folder: str, searched: list[str], storage: str | None = None):
         self.folder = folder
         self.searched = searched
+        self.storage = storage  # the cloud storage URI of the run, None when Tune writes into the folder
         self._writer: EventWriter | None = None
         self._logged_iteration: dict[str, int] = {}
         self._started: set[str] = set()
@@ -103,10 +102,11 @@ class EventLogCallback:
         self._stopper = None
 
     def __getstate__(self):
-        return {"folder": self.folder, "searched": self.searched}
+        return {"folder": self.folder, "searched": self.searched, "storage": self.storage}
 
     def __setstate__(self, state):
-        self.__init__(state["folder"], state["searched"])
+        self.__init__(_THIS_RUN.get("folder", state["folder"]), state["searched"],
+                      _THIS_RUN.get("storage", state.get("storage")))
 
     # Tune's Callback protocol (duck-typed; subclassing would pull Tune into every import of this module)
     def setup(self, **info):
@@ -175,8 +175,8 @@ class EventLogCallback:
 
     def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
         last = trial.last_result or {}
-        self.writer.emit(ev.CHECKPOINT_SAVED, trial_id=trial.trial_id, path=checkpoint.path,
-                         iteration=last.get("training_iteration"),
+        self.writer.emit(ev.CHECKPOINT_SAVED, trial_id=trial.trial_id,
+                         path=storage_uri(checkpoint.path, self.storage), iteration=last.get("training_iteration"),
                          timesteps=last.get("num_env_steps_sampled_lifetime"))
 
     def on_trial_complete(self, iteration, trials, trial, **info):
@@ -206,7 +206,8 @@ class EventLogCallback:
         last = trial.checkpoint
         self.writer.emit(ev.TRIAL_RETRIED, trial_id=trial.trial_id, message=message,
                          failures=trial.run_metadata.num_failures, max_failures=trial.max_failures,
-                         from_checkpoint=last.path if last is not None else None, hint=error_hint(message))
+                         from_checkpoint=storage_uri(last.path, self.storage) if last is not None else None,
+                         hint=error_hint(message))
 
     # the rest of the protocol: nothing to log
     def on_step_begin(self, **info): ...
@@ -317,9 +318,11 @@ def _class_with_callback_base(callback: EventLogCallback):
 
 # ---- the run ------------------------------------------------------------------------------------------
 
-def run(folder: str | Path, address: str | None = None, resume: bool = False, token: str | None = None) -> int:
+def run(folder: str | Path, address: str | None = None, resume: bool = False, token: str | None = None,
+        storage: str | None = None) -> int:
     """Run (or resume) the experiment in ``folder``; returns an exit code. Never raises for user errors: they go
-    to the event log as ``runner_error`` so every front end can show them."""
+    to the event log as ``runner_error`` so every front end can show them. ``storage``: a cloud URI (s3://, gs://)
+    where Tune keeps its state and checkpoints (``<storage>/tune``) instead of the folder (engine/jobs.py)."""
     folder = Path(folder).resolve()
     writer = EventWriter(folder)
     try:
@@ -359,7 +362,7 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
             writer.emit(ev.RUNNER_ERROR, message="the experiment is not valid",
                         problems=[p.to_dict() for p in problems])
             return EXIT_INVALID
-        return _fit(spec, folder, writer, resume)
+        return _fit(spec, folder, writer, resume, storage)
     except Exception as exc:  # noqa: BLE001 - the log is how a failure reaches the user
         writer.emit(ev.RUNNER_ERROR, message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         return EXIT_FAILED
@@ -429,9 +432,10 @@ def _trial_actors_without_runtime_env() -> None:
     class_cache._ActorClassCache.get = get
 
 
-def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) -> int:
+def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool, storage: str | None = None) -> int:
     from ray import tune
 
+    from rlstudio.core.jobs import uri_join
     from rlstudio.engine import build
 
     if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1":  # the app's own local session (SessionHost.warm_workers)
@@ -443,56 +447,61 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool) 
     # Tune saves its experiment state (what a resume continues) every 10 s by default: after a killed runner or
     # a lost session, a resume would redo up to 10 s of trials' work and could miss trials started meanwhile
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
-    callback = _class_with_callback_base(EventLogCallback(str(folder), build.searched_names(spec)))
-    tune_path = folder / TUNE_DIR
+    _THIS_RUN.clear()
+    _THIS_RUN.update(folder=str(folder), storage=storage)
+    callback = _class_with_callback_base(EventLogCallback(str(folder), build.searched_names(spec), storage))
+    tune_path = uri_join(storage, TUNE_DIR) if storage else str(folder / TUNE_DIR)
     if resume:
-        if not tune.Tuner.can_restore(str(tune_path)):
-            writer.emit(ev.RUNNER_ERROR, message=f"nothing to resume in {folder}: Tune saved no state there")
+        if not tune.Tuner.can_restore(tune_path):
+            where = storage or folder
+            writer.emit(ev.RUNNER_ERROR, message=f"nothing to resume in {where}: Tune saved no state there")
             return EXIT_INVALID
         from rlstudio.core import recovery
 
-        events, trials = read_events(folder), recovery.tune_trials(folder)
+        events, trials = read_events(folder), recovery.tune_trials(folder, tune_path if storage else None)
         writer.emit(ev.EXPERIMENT_RESUMED, redo_iterations=recovery.iterations_to_redo(events, trials))
         for tid in recovery.trials_unknown_to_tune(events, trials):
             writer.emit(ev.TRIAL_DISCARDED, trial_id=tid, reason="it started after Tune last saved its state; "
                                                                   "its configuration starts again as a new trial")
         # building the param space also registers a custom env again in this new driver
-        tuner = tune.Tuner.restore(str(tune_path), trainable=build.algorithm_class(spec), resume_unfinished=True,
+        tuner = tune.Tuner.restore(tune_path, trainable=build.algorithm_class(spec), resume_unfinished=True,
                                    resume_errored=False, param_space=build.param_space_for(spec))
     else:
         configurations = grid_size(spec.hyperparameters) * spec.search.num_samples
         planned = configurations * build.seeds_of(spec)
         writer.emit(ev.EXPERIMENT_STARTED, name=spec.name, spec=spec.to_dict(), planned_trials=planned,
                     planned_configurations=configurations, seeds=build.seeds_of(spec),
-                    folder=str(folder), searched=build.searched_names(spec))
+                    folder=storage or str(folder), searched=build.searched_names(spec))
         callbacks = [callback]
         if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1" and os.environ.get("RLSTUDIO_NO_WORKER_TOP_UP") != "1":
             callbacks.append(_warm_worker_top_up(planned))
-        tuner = build.tuner(spec, storage_path=str(folder), name=TUNE_DIR, callbacks=callbacks)
+        tuner = build.tuner(spec, storage_path=storage or str(folder), name=TUNE_DIR, callbacks=callbacks,
+                            requests_folder=str(folder))
     grid = tuner.fit()
-    return _finish(grid, tune_path, writer, build.searched_names(spec))
+    return _finish(grid, tune_path, writer, build.searched_names(spec), folder, storage)
 
 
-def _finish(grid, tune_path: Path, writer: EventWriter, searched: list[str]) -> int:
+def _finish(grid, tune_path: str, writer: EventWriter, searched: list[str], folder: Path,
+            storage: str | None = None) -> int:
     from ray.tune import ExperimentAnalysis
     from ray.tune.experiment import Trial
 
     # the saved experiment state, not the in-memory trials, says what a resume would continue: after a SIGINT
     # Tune marks the interrupted trials TERMINATED in memory but PENDING on disk
-    trials = ExperimentAnalysis(str(tune_path)).trials
+    trials = ExperimentAnalysis(tune_path).trials
     unfinished = [t for t in trials if t.status not in (Trial.TERMINATED, Trial.ERROR)]
     if unfinished:
         writer.emit(ev.EXPERIMENT_STOPPED, reason="interrupted", resumable=True,
                     unfinished=[t.trial_id for t in unfinished])
         return EXIT_STOPPED
     errored = [t.trial_id for t in trials if t.status == Trial.ERROR]
-    best = _best(grid, searched, tune_path.parent)
+    best = _best(grid, searched, folder, storage)
     status = "completed" if not errored else ("failed" if len(errored) == len(trials) else "completed_with_errors")
     writer.emit(ev.EXPERIMENT_FINISHED, status=status, errored_trials=errored, **best)
     return EXIT_OK if not errored else EXIT_FAILED
 
 
-def _best(grid, searched: list[str], folder: Path | None = None) -> dict:
+def _best(grid, searched: list[str], folder: Path | None = None, storage: str | None = None) -> dict:
     """The best trial by its *final* return (its confirmation evaluation, else the mean of its last N finished
     episodes) as the event log records it: core's ExperimentState.best_trial, which every front end uses."""
     from rlstudio.engine.build import sampled
@@ -521,7 +530,8 @@ def _best(grid, searched: list[str], folder: Path | None = None) -> dict:
            "best_evaluated": best.evaluation is not None, **group_info}
     for result in grid:
         if Path(result.path).name.removeprefix("trial_") == best.trial_id:
-            out["best_checkpoint"] = result.checkpoint.path if result.checkpoint else best.last_checkpoint
+            out["best_checkpoint"] = (storage_uri(result.checkpoint.path, storage) if result.checkpoint
+                                      else best.last_checkpoint)
             out["best_config"] = sampled(result.config, searched)
     return out
 
@@ -565,6 +575,19 @@ def serve(address: str, token: str | None) -> int:
     os.dup2(log, 2)
     os.close(log)
     return run(folder, address=address, resume=bool(request.get("resume")), token=token)
+
+
+def runner_argv(folder: str | Path | None = None, address: str | None = None, resume: bool = False,
+                serve: bool = False) -> list[str]:
+    """The command line that starts this runner (what :func:`main` parses): on ``folder``, or with ``serve`` a
+    warm runner that reads its folder on stdin. The app and ``rlstudio run``/``resume`` start it only this way."""
+    args = [sys.executable, "-m", "rlstudio.engine.runner"]
+    args += ["--serve"] if serve else [str(folder)]
+    if address:
+        args += ["--address", address]
+    if resume and not serve:
+        args.append("--resume")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

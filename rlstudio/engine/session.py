@@ -320,10 +320,7 @@ class SessionHost:
         return self.info
 
     def _host_args(self) -> list[str]:
-        extra = ["--background"] if self.background else []
-        if self.cluster_address:
-            return ["--address", self.cluster_address, *extra]
-        return ["--num-cpus", str(self.num_cpus), *extra]
+        return host_argv(self.num_cpus, self.cluster_address, self.background)
 
     def status(self, timeout: float = 10.0) -> dict:
         """Nodes and resources (total and available) of the session's cluster, asked from the helper."""
@@ -397,11 +394,30 @@ class SessionHost:
         self.close()
 
 
+def host_argv(num_cpus: int | None = None, address: str | None = None, background: bool = False,
+              probe: bool = False) -> list[str]:
+    """The command line of the session helper (what :func:`_host_main` parses): a local session of ``num_cpus``,
+    or a driver joining the cluster at ``address``; ``background``: it yields the CPU to the desktop app. The
+    helper's token, if any, goes in its environment (:func:`host_env`), never on its command line."""
+    args = [sys.executable, "-m", "rlstudio.engine.session"]
+    args += ["--address", address] if address else ["--num-cpus", str(num_cpus or default_num_cpus())]
+    if probe:
+        args.append("--probe")
+    if background:
+        args.append("--background")
+    return args
+
+
+def host_env(token: str | None) -> dict[str, str]:
+    """What the helper needs in its environment besides this process's."""
+    return {"RLSTUDIO_RAY_TOKEN": token} if token else {}
+
+
 def _spawn_host(args: list[str], token: str | None, log_path) -> subprocess.Popen:
     stderr = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    env = {**os.environ, **({"RLSTUDIO_RAY_TOKEN": token} if token else {})}
+    env = {**os.environ, **host_env(token)}
     try:
-        return subprocess.Popen([sys.executable, "-m", "rlstudio.engine.session", *args], stdin=subprocess.PIPE,
+        return subprocess.Popen(args, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=stderr, start_new_session=True, env=env,
                                 bufsize=0)  # unbuffered: select() then readline() must never hide a line
     finally:
@@ -432,7 +448,7 @@ def probe_cluster(address: str, token: str | None = None, timeout: float = 15.0)
     :class:`SessionError` within ``timeout`` seconds when it cannot (what Settings' "Test connection" shows)."""
     started = time.monotonic()
     check_reachable(address, timeout=min(5.0, timeout))
-    proc = _spawn_host(["--address", address, "--probe"], token, None)
+    proc = _spawn_host(host_argv(address=address, probe=True), token, None)
     try:
         msg = _read_json_line(proc, max(timeout - (time.monotonic() - started), 1.0))
     finally:

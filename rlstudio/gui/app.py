@@ -84,6 +84,9 @@ def main(args) -> int:
     window = MainWindow(start_session=not os.environ.get("RLSTUDIO_NO_SESSION"), settings=settings)
     # a run that went on without a window (left running, or this app crashed) is shown again at launch
     window.attach_to_live_runs = not args.screenshot and demo is None
+    # the window closes at once, the app ends once its child processes have (a stopped run finishes its iteration)
+    app.setQuitOnLastWindowClosed(False)
+    window.closed.connect(app.quit)
     if demo is not None:
         from rlstudio.gui.demo import DemoMode
 
@@ -91,7 +94,8 @@ def main(args) -> int:
         window.demo = DemoMode(window, demo, full_screen=not args.screenshot)
     elif args.open:
         if not window.open_file(args.open):
-            window.shutdown()
+            window.shutdown(then=app.quit)  # its helper processes end in the background
+            app.exec()
             return 2
     else:
         window.new_from_preset("cartpole-fast")
@@ -174,6 +178,13 @@ def take_screenshot(window, out: Path, page: str | None = None, timeout_s: float
             if dock is not None:
                 dock.show()
                 dock.raise_()
+                if name == "results":  # the whole best-trial card, down to its Model row, rather than scrolled
+                    from PySide6.QtCore import Qt
+
+                    window.resizeDocks([dock], [int(window.height() * 0.45)], Qt.Orientation.Vertical)
+        QTimer.singleShot(300, save)
+
+    def save():
         window.repaint()
         out.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(out))

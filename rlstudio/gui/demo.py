@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
 
 from rlstudio.gui.workspaces import RUN
 
@@ -52,6 +52,11 @@ class DemoMode(QObject):
         window.rollout.grid_shown = False
         window.trials.details.hide()  # the failed-trial details pane is not for an audience (Status still says so)
         if full_screen:
+            # the screen's size first: full screen is the window manager's to grant, and without one (a kiosk, a
+            # bare X server on a projector machine, Xvfb) the window kept its 1343x820 and ran off a 1280x720 screen
+            screen = window.screen() or QGuiApplication.primaryScreen()
+            if screen is not None:
+                window.setGeometry(screen.geometry())
             window.showFullScreen()
         else:
             window.show()

@@ -1,5 +1,6 @@
-"""The open experiment: the single owner of the spec being edited. Views subscribe and render; they change it
-only through these methods, so Save always writes exactly what the forms show."""
+"""The open experiment, as the GUI sees it: the Qt-free :class:`~rlstudio.core.editing.EditedExperiment` (the single
+owner of the spec being edited) with Qt signals and a debounced background check of every edit. Views subscribe and
+render; they change the spec only through these methods, so Save always writes exactly what the forms show."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from rlstudio.core.problems import Problem, errors
-from rlstudio.core.spec import ExperimentSpec, get_path, load_spec, save_spec, set_path
+from rlstudio.core.editing import EditedExperiment
+from rlstudio.core.spec import ExperimentSpec, load_spec
 from rlstudio.core.validation import ClusterInfo, probe_env_spaces, validate
 
 
@@ -25,6 +27,10 @@ def _validate_job(spec: ExperimentSpec, cluster: ClusterInfo | None) -> tuple[li
 
 
 class ExperimentDocument(QObject):
+    """The Qt face of :class:`rlstudio.core.editing.EditedExperiment`: its events as signals, plus what needs an
+    event loop — every edit checked off the GUI thread, debounced, with ``checked`` saying whether the verdict shown
+    is that of the spec as it is now."""
+
     changed = Signal(str)  # the path of what changed ("" = everything, e.g. a new file)
     validated = Signal(list)  # list[Problem]
     spaces_changed = Signal(object)  # {"observation": ..., "action": ...} or None
@@ -35,9 +41,10 @@ class ExperimentDocument(QObject):
     def __init__(self, tasks, parent: QObject | None = None):
         super().__init__(parent)
         self.tasks = tasks
-        self.spec = ExperimentSpec()
-        self.path: Path | None = None
-        self.dirty = False
+        self.edited = EditedExperiment()
+        self.edited.changed.connect(self._on_edited_changed)
+        self.edited.path_changed.connect(self._on_edited_path_changed)
+        self.edited.dirty_changed.connect(self._on_edited_dirty_changed)
         self.problems: list[Problem] = []
         self.spaces: dict | None = None
         self.cluster: ClusterInfo | None = None
@@ -47,88 +54,69 @@ class ExperimentDocument(QObject):
         self._timer.setInterval(250)
         self._timer.timeout.connect(self._on_timer_timeout)
 
+    # ---- the edited experiment's state (one owner: ``self.edited``) -------------------------------------
+
+    spec = property(lambda self: self.edited.spec, lambda self, spec: setattr(self.edited, "spec", spec))
+    path = property(lambda self: self.edited.path, lambda self, path: setattr(self.edited, "path", path))
+    dirty = property(lambda self: self.edited.dirty, lambda self, dirty: setattr(self.edited, "dirty", dirty))
+    read_only = property(lambda self: self.edited.read_only,
+                         lambda self, value: setattr(self.edited, "read_only", value))
+
+    def _on_edited_changed(self, path: str) -> None:
+        self.changed.emit(path)
+
+    def _on_edited_path_changed(self, path) -> None:
+        self.path_changed.emit(path)
+
+    def _on_edited_dirty_changed(self, dirty: bool) -> None:
+        self.dirty_changed.emit(dirty)
+
     # ---- whole-file operations ---------------------------------------------------------------------
 
     def load(self, path: str | Path) -> None:
         """Raises SpecFileError (shown by the window) if the file cannot be read at all."""
-        spec = load_spec(path)
-        self.set_spec(spec, Path(path))
+        self.set_spec(load_spec(path), Path(path))
 
     def set_spec(self, spec: ExperimentSpec, path: Path | None = None) -> None:
-        self.spec = spec
-        self.path = path
-        self._set_dirty(False)  # nothing to lose until the user edits (a preset is one click away again)
-        self.path_changed.emit(path)
-        self.changed.emit("")
+        self.edited.set_spec(spec, path)
         self.revalidate(immediately=True)
 
     def save(self, path: str | Path | None = None) -> Path:
-        target = Path(path) if path else self.path
-        if target is None:
-            raise ValueError("no file name")
-        save_spec(self.spec, target)
-        self.path = target
-        self._set_dirty(False)
-        self.path_changed.emit(target)
-        return target
+        return self.edited.save(path)
 
-    # ---- edits ---------------------------------------------------------------------------------------
+    # ---- edits (each is checked, debounced) -----------------------------------------------------------
 
     def get(self, path: str, default: Any = None) -> Any:
-        return get_path(self.spec, path, default)
+        return self.edited.get(path, default)
 
     def set(self, path: str, value: Any) -> None:
-        if get_path(self.spec, path, _UNSET) == value and value is not None:
-            return
-        set_path(self.spec, path, value)
-        self._edited(path)
+        if self.edited.set(path, value):
+            self._check_edit()
 
     def get_hyperparameter(self, name: str) -> Any:
-        """``model_config.fcnet_hiddens`` reads inside the ``model_config`` mapping."""
-        head, _, rest = name.partition(".")
-        value = self.spec.hyperparameters.get(head)
-        if rest:
-            return value.get(rest) if isinstance(value, dict) else None
-        return value
+        return self.edited.get_hyperparameter(name)
 
     def set_hyperparameter(self, name: str, value: Any) -> None:
         """``None`` removes the option (RLlib's default applies)."""
-        if self.get_hyperparameter(name) == value:
-            return  # e.g. a line edit reporting "finished" when it merely lost focus
-        head, _, rest = name.partition(".")
-        hp = self.spec.hyperparameters
-        if rest:
-            node = hp.get(head)
-            node = dict(node) if isinstance(node, dict) else {}
-            if value is None:
-                node.pop(rest, None)
-            else:
-                node[rest] = value
-            if node:
-                hp[head] = node
-            else:
-                hp.pop(head, None)
-        elif value is None:
-            hp.pop(head, None)
-        else:
-            hp[head] = value
-        self._edited(f"hyperparameters.{name}")
+        if self.edited.set_hyperparameter(name, value):
+            self._check_edit()
 
     def set_env(self, env_id: str | None, entry_point: str | None = None) -> None:
-        self.spec.env.id = env_id
-        self.spec.env.entry_point = entry_point
-        self._edited("env")
+        if self.edited.set_env(env_id, entry_point):
+            self._check_edit()
 
-    def _edited(self, path: str) -> None:
-        self._set_dirty(True)
-        self.changed.emit(path)
+    def replace(self, spec: ExperimentSpec, path: str) -> None:
+        """Hold ``spec`` as one edit of ``path`` (undo/redo): dirty, ``changed(path)``, checked like any edit."""
+        if self.edited.replace(spec, path):
+            self._check_edit()
+
+    def mark_edited(self) -> None:
+        """The settings shown become a new, unsaved experiment (Edit a copy of a past one)."""
+        self.edited.mark_edited()
+
+    def _check_edit(self) -> None:
         self.revalidate()
         self.check_pending.emit()
-
-    def _set_dirty(self, dirty: bool) -> None:
-        if dirty != self.dirty:
-            self.dirty = dirty
-            self.dirty_changed.emit(dirty)
 
     # ---- validation (off the GUI thread, debounced) --------------------------------------------------
 
@@ -178,5 +166,3 @@ class ExperimentDocument(QObject):
     def problems_for(self, path: str) -> list[Problem]:
         return [p for p in self.problems if p.path == path or p.path.startswith(path + ".")]
 
-
-_UNSET = object()

@@ -8,14 +8,18 @@ and Save use, even when the field being edited never loses focus.
 
 from __future__ import annotations
 
-from typing import Any
+import html
+from typing import Any, Callable
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox,
+                               QTableWidget, QWidget)
+from shiboken6 import isValid
 
 from rlstudio.core.catalog import Field
 
-INVALID_STYLE = "border: 1px solid #d9534f; background: #fff4f4;"
+# a translucent red: readable on the light and the dark theme (gui/theme.py) alike
+INVALID_STYLE = "border: 1px solid #d9534f; background: rgba(217, 83, 79, 30);"
 
 
 def parse_number(text: str) -> Any:
@@ -83,6 +87,7 @@ class FieldForm(QWidget):
             editor.setToolTip(f.help)
             editor.setAccessibleName(f.label)
             editor.setObjectName(f.path)
+            editor.setProperty("help_title", f.label)  # FocusHelp shows it in the Help panel
             label = QLabel(f.label)
             label.setToolTip(f.help)
             layout.addRow(label, editor)
@@ -144,4 +149,67 @@ class FieldForm(QWidget):
             editor = self.editors[f.path]
             mine = [p for p in problems if p.path == f.path]
             editor.setStyleSheet(INVALID_STYLE if mine else "")
-            editor.setToolTip("\n".join([str(p) for p in mine] + [f.help]))
+            editor.setToolTip("\n".join([p.shown() for p in mine] + [f.help]))
+
+
+def _form_label(widget: QWidget) -> str:
+    """The text of the label beside ``widget`` in a form layout ("" if it has none)."""
+    parent = widget.parentWidget()
+    layout = parent.layout() if parent is not None else None
+    if isinstance(layout, QFormLayout):
+        label = layout.labelForField(widget)
+        if isinstance(label, QLabel):
+            return label.text()
+    return ""
+
+
+class FocusHelp(QObject):
+    """The Help panel follows the focus on every page (issue 13 §7): when a field inside ``root`` gets the focus,
+    ``show(html)`` gets its label and help (and its problems, which its tooltip lists first). A field in a table
+    cell selects its row instead, so the table's own, richer help for that row shows (the Algorithm page)."""
+
+    def __init__(self, root: QWidget, show: Callable[[str], None], parent: QObject | None = None):
+        super().__init__(parent or root)
+        self.root, self.show = root, show
+        self.last: str | None = None
+        QApplication.instance().focusChanged.connect(self._on_app_focus_changed)
+
+    def _on_app_focus_changed(self, _old, new) -> None:
+        if not isValid(self.root):  # its window is gone (this object usually goes with it)
+            QApplication.instance().focusChanged.disconnect(self._on_app_focus_changed)
+            return
+        if new is None or not self.root.isAncestorOf(new):
+            return
+        widget = new
+        while widget is not None and widget is not self.root:
+            table = widget.parentWidget()
+            while table is not None and table is not self.root and not isinstance(table, QTableWidget):
+                table = table.parentWidget()
+            if isinstance(table, QTableWidget) and table is not widget:
+                row = self._row_of(table, widget)
+                if row is not None:
+                    if table.currentRow() != row:
+                        table.setCurrentCell(row, max(table.currentColumn(), 0))
+                    return
+            text = widget.toolTip()
+            if text:
+                title = widget.property("help_title") or widget.accessibleName() or _form_label(widget)
+                self._emit(str(title or ""), text)
+                return
+            widget = widget.parentWidget()
+
+    @staticmethod
+    def _row_of(table: QTableWidget, widget: QWidget) -> int | None:
+        for row in range(table.rowCount()):
+            for column in range(table.columnCount()):
+                cell = table.cellWidget(row, column)
+                if cell is not None and (cell is widget or cell.isAncestorOf(widget)):
+                    return row
+        return None
+
+    def _emit(self, title: str, text: str) -> None:
+        body = "<br>".join(html.escape(line) for line in text.splitlines())
+        page = (f"<h3>{html.escape(title)}</h3>" if title else "") + f"<p>{body}</p>"
+        if page != self.last:
+            self.last = page
+            self.show(page)

@@ -10,7 +10,7 @@ The main window (the composition root) owns the docks; this module only knows wh
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
@@ -55,6 +55,8 @@ class Workspaces(QObject):
         self.problems_dock = problems_dock
         self.problems = problems_panel
         self.compact = False
+        #: the workspace whose default sizes wait for the window to be shown (Qt ignores resizeDocks before that)
+        self._size_when_shown: str | None = None
         self.group = QActionGroup(self)
         self.group.setExclusive(True)
         self.actions: dict[str, QAction] = {}
@@ -75,6 +77,11 @@ class Workspaces(QObject):
         self.reset_action.triggered.connect(self.reset)
         document.validated.connect(self._on_document_validated)
         problems_dock.topLevelChanged.connect(lambda _floating: self._apply_strip())
+        window.installEventFilter(self)
+        # tab the docks at once: while the window's docks are all side by side, its minimum height is their sum,
+        # and the window's first resize() (1280x820) came out 1035 px tall, the extra height given to the bottom
+        # docks (an empty Experiments list took 40 % of the Design workspace in the README pictures)
+        self.arrange(DESIGN)
 
     # ---- docks -------------------------------------------------------------------------------------------
 
@@ -115,7 +122,16 @@ class Workspaces(QObject):
                 dock.hide()
         self._show_central(name)
         self._size(name)
+        if not w.isVisible():
+            self._size_when_shown = name  # the shares above are ignored until the window is laid out
         self._apply_strip()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self.window and event.type() == QEvent.Type.Show and self._size_when_shown is not None:
+            name, self._size_when_shown = self._size_when_shown, None
+            # after this show's layout pass, so the window's final size is known
+            QTimer.singleShot(0, self, lambda: self.current == name and self._size(name))
+        return False
 
     def _size(self, name: str) -> None:
         w = self.window
@@ -154,6 +170,7 @@ class Workspaces(QObject):
         # that the other workspace split up
         self.arrange(name)
         if state is not None and self.window.restoreState(state):
+            self._size_when_shown = None  # the sizes the user left win over the default shares
             self._show_central(name)
             self._apply_strip()
 

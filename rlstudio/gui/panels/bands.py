@@ -21,6 +21,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath
 from PySide6.QtWidgets import QCheckBox
 
 from rlstudio.core import stats
+from rlstudio.gui.panels.curves_style import AXIS_TEXT
 
 #: points of each group's common x grid: one per two pixels of a 1,000-pixel plot — the return drawn is already a
 #: 20-episode mean, smooth at that scale; 1,000 points cost 2-3× more to draw and compute (bench/bands_redraw.py)
@@ -29,7 +30,7 @@ BAND_ALPHA = 50
 
 
 def group_color(index: int) -> QColor:
-    from rlstudio.gui.panels.curves import trial_color  # one palette for trials and groups
+    from rlstudio.gui.panels.curves_style import trial_color  # one palette for trials and groups
 
     return trial_color(index)
 
@@ -50,7 +51,10 @@ def _log10(v: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _Group:
+class GroupDrawing:
+    """What ``GroupBands`` draws for a group: its label and colour, the mean line and the band as paths, and their
+    bounds (x min, x max, y min, y max; None when the mean has no value)."""
+
     label: str
     color: QColor
     line: QPainterPath
@@ -66,7 +70,7 @@ class GroupBands(pg.GraphicsObject):
 
     def __init__(self):
         super().__init__()
-        self._groups: dict[str, _Group] = {}
+        self._groups: dict[str, GroupDrawing] = {}
         self._rect: QRectF | None = None
 
     def set_group(self, group: str, index: int, label: str, x: np.ndarray, mean: np.ndarray, low: np.ndarray,
@@ -85,7 +89,7 @@ class GroupBands(pg.GraphicsObject):
         finite = np.concatenate([v[np.isfinite(v)] for v in (mean, low, high)])
         xs = x[np.isfinite(mean)]
         bounds = (float(xs.min()), float(xs.max()), float(finite.min()), float(finite.max())) if len(xs) else None
-        self._groups[group] = _Group(label, group_color(index), line, band, bounds)
+        self._groups[group] = GroupDrawing(label, group_color(index), line, band, bounds)
         self._changed()
 
     def remove(self, group: str) -> None:
@@ -105,6 +109,10 @@ class GroupBands(pg.GraphicsObject):
     def groups(self) -> dict[str, str]:
         """group -> label, in drawing order."""
         return {g: v.label for g, v in self._groups.items()}
+
+    def drawing(self, group: str) -> GroupDrawing:
+        """The group's line, band and bounds as drawn (KeyError for a group not drawn)."""
+        return self._groups[group]
 
     def _changed(self) -> None:
         self.prepareGeometryChange()
@@ -164,7 +172,10 @@ class GroupBandsView(QObject):
         self.item = GroupBands()
         self.item.setVisible(False)
         plot.addItem(self.item)
-        self.legend = pg.LegendItem(offset=(10, 10))  # the panel's own legend names trials; this one groups
+        # the panel's own legend names trials; this one groups. Styled as that one (pyqtgraph's default text is a
+        # pale grey on no background, hard to read over the bands)
+        self.legend = pg.LegendItem(offset=(10, 10), labelTextColor=AXIS_TEXT, brush=pg.mkBrush(255, 255, 255, 200),
+                                    pen=pg.mkPen("#ccc"))
         self.legend.setParentItem(plot.getPlotItem().getViewBox())
         self.legend.setVisible(False)
         self._legend_entries: list[tuple[str, str]] = []

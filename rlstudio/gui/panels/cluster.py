@@ -8,12 +8,16 @@ through gui/bridge.py's SessionController); which trial runs where comes from th
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QFormLayout, QHeaderView, QLabel, QProgressBar, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-NODE_COLUMNS = ("Node", "CPUs", "GPUs", "Memory", "Trials")
+from rlstudio.core import hostload
+
+NODE_COLUMNS = ("Node", "CPUs", "GPUs", "Memory reserved", "Trials")
+#: how often the computer's real CPU load and memory are read while the panel is shown
+HOST_INTERVAL_MS = 2000
 
 
 def _gib(value: float) -> str:
@@ -29,20 +33,30 @@ def _used_of(pair: dict, memory: bool = False) -> str:
 
 
 class ClusterPanel(QWidget):
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, model=None):
+        """``model``: the application model (rlstudio.core.appmodel) to follow; without one, call the setters."""
         super().__init__(parent)
+        if model is not None:
+            model.run_changed.connect(self.set_run_state)
+            model.session_changed.connect(self._on_app_model_session_changed)
         self.where = QLabel("Ray session: not started")
         self.where.setWordWrap(True)
         self.nodes = QLabel("-")
         self.bars: dict[str, QProgressBar] = {}
         form = QFormLayout()
         form.addRow("Nodes:", self.nodes)
-        tips = {"cpus": "CPU cores the running trials and their env runners hold now, of all the cluster has.",
+        tips = {"cpus": "CPU cores the running trials and their env runners hold now, of all the cluster has "
+                        "(Ray's count: reservations, not load).",
                 "gpus": "GPUs held by learners now, of all the cluster has.",
-                "memory": "Memory Ray has reserved for tasks and actors now.",
-                "object_store_memory": "Shared memory for data passed between Ray processes."}
-        for key, label in (("cpus", "CPUs in use"), ("gpus", "GPUs in use"), ("memory", "Memory"),
-                           ("object_store_memory", "Object store")):
+                "memory": "Memory Ray's tasks and actors asked for (a reservation; most ask for none).",
+                "object_store_memory": "Shared memory for data passed between Ray processes.",
+                "host_cpu": "Cores of this computer busy right now, by every process: trials, the final-model "
+                            "training (its learner is not a Ray task, so Ray's count above leaves it out), the app.",
+                "host_memory": "Memory in use on this computer right now, by every process (what the system "
+                               "monitor shows)."}
+        for key, label in (("cpus", "CPUs held by Ray"), ("gpus", "GPUs in use"), ("memory", "Memory reserved"),
+                           ("object_store_memory", "Object store"), ("host_cpu", "CPU load (this computer)"),
+                           ("host_memory", "Memory used (this computer)")):
             bar = QProgressBar()
             bar.setObjectName(f"cluster-{key}")
             bar.setToolTip(tips[key])
@@ -64,6 +78,63 @@ class ClusterPanel(QWidget):
         layout.addWidget(self.node_table, 1)
         self._status: dict = {}
         self._trial_nodes: dict[str, str] = {}  # running trial id -> node id
+        self.final_training = QLabel("")
+        self.final_training.setObjectName("cluster-final-training")
+        self.final_training.setWordWrap(True)
+        self.final_training.setVisible(False)
+        layout.insertWidget(2, self.final_training)
+        self._cpu = hostload.CpuLoad()
+        self._host_timer = QTimer(self)
+        self._host_timer.setInterval(HOST_INTERVAL_MS)
+        self._host_timer.timeout.connect(self.update_host)
+        self.update_host()
+
+    def _on_app_model_session_changed(self, _state: str, text: str) -> None:
+        self.set_session_text(text)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override: measure only while shown
+        super().showEvent(event)
+        self.update_host()
+        self._host_timer.start()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self._host_timer.stop()
+
+    def update_host(self) -> None:
+        """This computer's real load: busy cores since the last reading, and memory in use."""
+        busy = self._cpu.sample()
+        bar = self.bars["host_cpu"]
+        if busy is None:
+            bar.setRange(0, 1)
+            bar.setValue(0)
+            bar.setFormat("measuring…" if hostload.memory() is not None else "not available here")
+        else:
+            bar.setRange(0, 1000)
+            bar.setValue(int(round(1000 * min(busy / self._cpu.cores, 1.0))))
+            bar.setFormat(f"{busy:.1f} of {self._cpu.cores} cores busy")
+        mem = hostload.memory()
+        bar = self.bars["host_memory"]
+        if mem is None:
+            bar.setRange(0, 1)
+            bar.setValue(0)
+            bar.setFormat("not available here")
+        else:
+            used, total = mem
+            bar.setRange(0, 1000)
+            bar.setValue(int(round(1000 * used / total)) if total else 0)
+            bar.setFormat(f"{_gib(used)} of {_gib(total)}")
+
+    def set_final_training(self, running: bool, env_runners: int = 0) -> None:
+        """While the final model trains, say which CPUs it uses: its learner runs in its own process, which Ray
+        does not count, and each env runner holds one CPU in Ray's count."""
+        if running:
+            runners = (f" and {env_runners} env runner{'s' if env_runners != 1 else ''} (1 CPU each, counted above)"
+                       if env_runners else " (it plays the environment in that process too)")
+            self.final_training.setText(f"Final model training: 1 CPU for its learner, in its own process, which "
+                                        f"Ray's count leaves out{runners}. The CPU load above shows it.")
+        self.final_training.setVisible(running)
+        self.update_host()
 
     def set_session_text(self, text: str) -> None:
         self.where.setText(text)
@@ -72,6 +143,8 @@ class ClusterPanel(QWidget):
         self._status = status
         self.nodes.setText(str(status.get("nodes", "-")))
         for key, bar in self.bars.items():
+            if key.startswith("host_"):
+                continue  # read from this computer, not from Ray
             pair = status.get(key) or {}
             total, available = float(pair.get("total", 0)), float(pair.get("available", 0))
             used = max(total - available, 0.0)

@@ -10,15 +10,15 @@ one, which stops at its next experiment.
 Run alone:  python -m rlstudio.gui.panels.compare --demo FOLDER [FOLDER…]
             PYTHONPATH=tests python -m rlstudio.gui.panels.compare --demo   (in a checkout: two synthetic ones)
             … --screenshot FILE.png  saves the view once it is drawn and exits
+
+This module is the view; what it asks for, the worker's job, the table's rows and its sentences are
+``compare_data`` (no Qt).
 """
 
 from __future__ import annotations
 
-import html
-import math
-import threading
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -26,65 +26,14 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from rlstudio.core import report, stats
+from rlstudio.core import report
 from rlstudio.gui.bridge import TaskRunner
 from rlstudio.gui.panels.bands import GroupBands
+from rlstudio.gui.panels.compare_data import (BY, COLUMNS, EMPTY_TEXT, NUMERIC, X_AXES, CancelToken, group_key,
+                                              load_comparison, normalize_sources, note_text, table_rows, title_text)
 
-X_AXES = {"timesteps": "Timesteps", "time_s": "Wall time (s)"}
-BY = {"iqm": "IQM", "mean": "Mean"}
-COLUMNS = ["Experiment", "Configuration", "Seeds", "Mean [95 % CI]", "IQM [95 % CI]", "Min", "Max"]
-NUMERIC = {2, 3, 4, 5, 6}
 WIDE = 2.0  # width / height beyond which the table goes beside the plot (a bottom dock), not under it
 LEGEND_ROW_PX = 26  # one legend entry's height with the default font
-EMPTY_TEXT = ("Select two or more experiments in the Experiments panel (or one with several configurations) "
-              "and choose Compare….")
-
-
-def normalize_sources(sources: Iterable) -> tuple[list[str], dict[str, set[str]]]:
-    """(folders in order, {folder: group ids}) from folders and (folder, group) pairs; a folder given alone keeps
-    all its groups."""
-    folders: list[str] = []
-    only: dict[str, set[str]] = {}
-    whole: set[str] = set()
-    for source in sources:
-        folder, group = (source, None) if isinstance(source, (str, Path)) else source
-        folder = str(Path(folder).expanduser())
-        if folder not in folders:
-            folders.append(folder)
-        if group is None:
-            whole.add(folder)
-        else:
-            only.setdefault(folder, set()).add(str(group))
-    return folders, {f: g for f, g in only.items() if f not in whole}
-
-
-def load_comparison(folders: Sequence[str], only: dict[str, set[str]] | None = None, x_key: str = "timesteps",
-                    by: str = "iqm", cancelled=None,
-                    exclude: Iterable[tuple[str, str]] = ()) -> tuple[report.ExperimentsComparison, list[str]]:
-    """The worker's job: read each folder's event log and compare. Returns (comparison, problems): a folder that
-    cannot be read is left out with a plain sentence saying why, the others are still compared. ``exclude``:
-    (folder, group) pairs listed but left out of the best/runner-up verdict (unticked in the view)."""
-    experiments, problems = [], []
-    for folder in folders:
-        if cancelled is not None and cancelled():
-            raise report.Cancelled()
-        try:
-            experiments.append(report.load_experiment(folder))
-        except report.ReportError as exc:
-            problems.append(str(exc))
-        except (OSError, ValueError) as exc:  # unreadable or not a JSON-lines log
-            problems.append(f"{folder} could not be read: {exc}")
-    by_folder = {str(e.folder): e for e in experiments}
-    only = {str(by_folder[f].folder): g for f, g in (only or {}).items() if f in by_folder}
-    data = report.compare_experiments(experiments, x_key, by, only=only, cancelled=cancelled)
-    exclude = set(exclude)
-    if exclude:
-        data.comparison = stats.compare([g.summary for g in data.groups if group_key(g) not in exclude], by)
-    return data, problems
-
-
-def group_key(group: report.ComparedGroup) -> tuple[str, str]:
-    return str(group.folder), group.group
 
 
 def _item(text: str, numeric: bool = False, tip: str = "") -> QTableWidgetItem:
@@ -95,35 +44,6 @@ def _item(text: str, numeric: bool = False, tip: str = "") -> QTableWidgetItem:
     if tip:
         item.setToolTip(tip)
     return item
-
-
-def table_rows(data: report.ExperimentsComparison) -> list[tuple[report.ComparedGroup, list[str]]]:
-    """The table's rows, best aggregate first (the report's order): (group, cell texts). The star marks the best
-    of the groups in the verdict."""
-    by = data.comparison.by
-    ranked = sorted(data.groups, key=lambda g: -(g.summary.aggregate(by) if g.summary.aggregate(by) is not None
-                                                  else float("inf")))
-    rows = []
-    for g in ranked:
-        s = g.summary
-        best = data.comparison.best is s
-        rows.append((g, [("★ " if best else "") + g.experiment, g.label, str(s.runs),
-                         f"{stats._fmt(s.mean)} {stats.fmt_interval(s.mean_ci)}",
-                         f"{stats._fmt(s.iqm)} {stats.fmt_interval(s.iqm_ci)}", stats._fmt(s.min), stats._fmt(s.max)]))
-    return rows
-
-
-class _Token:
-    """Set when a newer request supersedes the computation that holds it (read by the worker thread)."""
-
-    def __init__(self):
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    def __call__(self) -> bool:
-        return self._event.is_set()
 
 
 class CompareView(QWidget):
@@ -141,7 +61,7 @@ class CompareView(QWidget):
         self._own_tasks = tasks is None
         self.tasks = tasks if tasks is not None else TaskRunner(self, max_threads=1)
         self._key = f"compare-{id(self)}"  # the app's runner is shared: supersede only this view's own requests
-        self._token: _Token | None = None
+        self._token: CancelToken | None = None
         self._task = None  # bridge.Task of the request in flight
         self._folders: list[str] = []
         self._only: dict[str, set[str]] = {}
@@ -201,7 +121,8 @@ class CompareView(QWidget):
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.verdict.setStyleSheet("QLabel{background:#f3f7ff;border-left:4px solid #1f77b4;padding:6px 10px}")
+        self.verdict.setStyleSheet("QLabel{background:#f3f7ff;color:#222;border-left:4px solid #1f77b4;"
+                                   "padding:6px 10px}")
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color:#555")
@@ -274,7 +195,7 @@ class CompareView(QWidget):
             return
         count = len(self._folders)
         self.title.setText(f"Reading {count} experiment{'s' if count != 1 else ''}…")
-        self._token = token = _Token()
+        self._token = token = CancelToken()
         task = self.tasks.submit(load_comparison, list(self._folders), dict(self._only), self.x_key, self.by,
                                  token, set(self._hidden), key=self._key)
         self._task = task
@@ -288,13 +209,13 @@ class CompareView(QWidget):
             self._task.cancel()
         self._token = self._task = None
 
-    def _on_task_finished(self, token: _Token, result) -> None:
+    def _on_task_finished(self, token: CancelToken, result) -> None:
         if token is not self._token:
             return
         self._token = None
         self._show(*result)
 
-    def _on_task_failed(self, token: _Token, message: str) -> None:
+    def _on_task_failed(self, token: CancelToken, message: str) -> None:
         if token is not self._token:
             return
         self._token = None
@@ -307,14 +228,7 @@ class CompareView(QWidget):
     def _show(self, data: report.ExperimentsComparison | None, problems: list[str]) -> None:
         self.data = data
         groups = data.groups if data is not None else []
-        if data is None:
-            self.title.setText(EMPTY_TEXT)
-        elif not groups:
-            self.title.setText("Nothing to compare: " + ("none of these folders could be read." if problems else
-                                                         "no trial of these experiments has started yet."))
-        else:
-            names = html.escape(", ".join(dict.fromkeys(g.experiment for g in groups)))
-            self.title.setText(f"<b>{len(groups)} configuration{'s' if len(groups) != 1 else ''}</b> from {names}")
+        self.title.setText(title_text(data, problems))
         if data is not None:
             self.plot.setLabel("bottom", X_AXES.get(data.x_key, data.x_key))
             self.plot.setLabel("left", data.y_label)
@@ -322,16 +236,7 @@ class CompareView(QWidget):
         self._fill_table(data)
         self.verdict.setText(data.comparison.sentence if data is not None else "")
         self.verdict.setVisible(bool(groups and data.comparison.sentence))
-        notes = []
-        if any(1 < g.summary.runs < 5 for g in groups):
-            notes.append("With fewer than 5 seeds a bootstrap interval cannot reach past the seeds' own lowest and "
-                         "highest returns, so it is narrower than the truth; the verdict allows for that.")
-        if groups:
-            notes.append("Band: 95 % interval of the mean over the seeds (mean ± t · standard error), where at least "
-                         "two seeds cover the point. Final return: the confirmation evaluation when made at the last "
-                         "iteration, else the last windowed return. Untick a configuration to leave it out.")
-        said = [p if p.endswith((".", "…")) else p + "." for p in problems]
-        self.note.setText("\n".join(said + ([" ".join(notes)] if notes else [])))
+        self.note.setText(note_text(groups, problems))
         if len(groups) != self._fitted_rows:  # otherwise keep the split the user may have dragged
             self._fitted_rows = len(groups)
             self._fit_lower()

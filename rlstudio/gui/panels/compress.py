@@ -16,14 +16,15 @@ Public API of :class:`CompressPanel` (for the best-trial card):
 * Signals: ``finished(report dict)``, ``failed(message)``, ``cancelled()``.
 * ``controller`` — the :class:`CompressController`; pass one in to share or to substitute it.
 
+Beside it: ``compress_data`` (the table's cells, the int8 note, the default output folder and what keeps Run from
+starting; no Qt) and ``compress_charts`` (the mean-return and latency bar charts).
+
 Run alone:  python -m rlstudio.gui.panels.compress --demo CHECKPOINT [--env CartPole-v1]
 """
 
 from __future__ import annotations
 
 import json
-import re
-import time
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -33,55 +34,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLay
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from rlstudio.core.folder import experiment_of
 from rlstudio.gui.bridge import CompressController
-
-HIDDEN_SIZES = re.compile(r"^\s*[1-9]\d{0,3}(\s*,\s*[1-9]\d{0,3}){0,7}\s*$")
-COLUMNS = ("Variant", "Params", "Non-zero", "dtype", "File KB", "ONNX KB", "ONNX parity", "torch µs", "ORT µs",
-           "Mean return", "Success")
-COLUMN_HELP = (
-    "The original RLlib module, its policy network alone, and each compressed variant.",
-    "Number of weights and biases.",
-    "Weights that are not zero (pruning sets weights to zero; the file keeps them, so size does not shrink).",
-    "float32, or int8 for quantised linear layers.",
-    "Size of the saved file: the module state for the RLlib module, the TorchScript file for the variants.",
-    "Size of the ONNX file (int8 variants have none: torch cannot express them in ONNX).",
-    "Whether ONNX Runtime reproduces the torch outputs within |difference| ≤ 1e-4 + 1e-4·|value|.",
-    "Median time to choose one action with torch, one observation at a time, on one thread.",
-    "The same with the ONNX file under ONNX Runtime.",
-    "Mean ± std of the return over the same seeded episodes for every variant.",
-    "Share of episodes reaching the environment's success threshold.",
-)
-
-
-def experiment_folder(checkpoint: str | Path) -> Path | None:
-    for parent in [Path(checkpoint), *Path(checkpoint).parents]:
-        if (parent / "experiment.yaml").exists():
-            return parent
-    return None
-
-
-def default_output(checkpoint: str | Path) -> Path:
-    """A new folder for this compression: under the experiment (``compressed/<time>``), or beside the checkpoint."""
-    base = experiment_folder(checkpoint) or Path(checkpoint).parent
-    return base / "compressed" / time.strftime("%Y%m%d-%H%M%S")
-
-
-def _kb(n) -> str:
-    return "—" if n is None else f"{n / 1024:.1f}"
-
-
-def row_cells(row: dict) -> list[str]:
-    if row.get("onnx_ok") is None:
-        parity = "n/a (int8)" if str(row.get("dtype", "")).startswith("int8") else "—"
-    else:
-        parity = ("ok " if row["onnx_ok"] else "FAIL ") + f"{row['onnx_max_abs_diff']:.0e}"
-    latency_onnx = row.get("latency_onnx_us")
-    success = row.get("success_rate")
-    return [row["name"], f"{row['params']:,}", f"{row['nonzero_params']:,}", str(row["dtype"]).split()[0],
-            _kb(row.get("size_bytes")), _kb(row.get("onnx_bytes")), parity, f"{row['latency_us']:.1f}",
-            "—" if latency_onnx is None else f"{latency_onnx:.1f}",
-            f"{row['mean_return']:.1f} ± {row['std_return']:.1f}", "—" if success is None else f"{success:.0%}"]
-
+from rlstudio.gui.panels.compress_charts import VariantCharts
+from rlstudio.gui.panels.compress_data import (COLUMN_HELP, COLUMNS, default_output, int8_note, row_cells, run_problem,
+                                               student_sizes)
 
 class CompressPanel(QWidget):
     finished = Signal(dict)
@@ -123,12 +80,10 @@ class CompressPanel(QWidget):
         left_widget.setLayout(left)
         left.setContentsMargins(0, 0, 0, 0)
 
-        charts = QHBoxLayout()
-        charts.addWidget(self.return_plot)
-        charts.addWidget(self.latency_plot)
         right = QVBoxLayout()
         right.addWidget(self.table, 1)
-        right.addLayout(charts, 1)
+        right.addWidget(self.charts, 1)
+        right.addWidget(self.int8_note)
         right.setContentsMargins(0, 0, 0, 0)
         right_widget = QWidget()
         right_widget.setLayout(right)
@@ -170,7 +125,7 @@ class CompressPanel(QWidget):
         self.distill_check.setChecked(True)
         self.hidden_edit = self._help(QLineEdit("16,16"), "The student's hidden layer sizes, separated by commas: "
                                       "16,16 is two layers of 16 units.")
-        self.hidden_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"[0-9, ]*"), self))
+        self.hidden_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"[0-9, xX×]*"), self))
         self.steps_box = self._help(QSpinBox(), "Training steps for the student (batches of 256 states). More steps "
                                     "imitate better and take longer.")
         self.steps_box.setRange(10, 200000)
@@ -240,27 +195,16 @@ class CompressPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMinimumHeight(120)
 
-        def bar_plot(title: str, help_text: str):
-            plot = pg.PlotWidget(background="w")
-            self._help(plot, help_text)
-            plot.setTitle(title, size="9pt")
-            plot.setMouseEnabled(x=False, y=False)
-            plot.setMenuEnabled(False)
-            plot.setMinimumHeight(120)
-            return plot
-
-        self._return_help = ("Mean return of each variant over the same seeded episodes (bars numbered as the "
-                             "table's rows).")
-        self._latency_help = ("Median time to choose one action: torch (blue) and ONNX Runtime (orange), batch of "
-                              "one, one thread (bars numbered as the table's rows).")
-        self.return_plot = bar_plot("mean return", self._return_help)
-        self.return_bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush="#1f77b4")
-        self.return_plot.addItem(self.return_bars)
-        self.latency_plot = bar_plot("latency per action (µs)", self._latency_help)
-        self.latency_bars = pg.BarGraphItem(x=[], height=[], width=0.38, brush="#1f77b4")
-        self.onnx_latency_bars = pg.BarGraphItem(x=[], height=[], width=0.38, brush="#ff7f0e")
-        self.latency_plot.addItem(self.latency_bars)
-        self.latency_plot.addItem(self.onnx_latency_bars)
+        self.charts = VariantCharts()
+        charts = self.charts  # the charts' plots and bars, by the names the panel has always had
+        self.return_plot, self.return_bars = charts.return_plot, charts.return_bars
+        self.latency_plot, self.latency_bars, self.onnx_latency_bars = (charts.latency_plot, charts.latency_bars,
+                                                                        charts.onnx_latency_bars)
+        # a line under the charts when int8 is slower than float: otherwise it reads as a bug
+        self.int8_note = QLabel("")
+        self.int8_note.setObjectName("compress-int8-note")
+        self.int8_note.setWordWrap(True)
+        self.int8_note.setVisible(False)
 
     # ---- public API --------------------------------------------------------------------------------------
 
@@ -282,11 +226,13 @@ class CompressPanel(QWidget):
         self._update_enabled()
 
     def choices(self) -> dict:
+        typed = self.hidden_edit.text()
         return {
             "prune": self.sparsity_box.value() / 100.0 if self.prune_check.isChecked() else None,
             "prune_scope": self.scope_box.currentData(),
             "quantize": self.quantize_check.isChecked(),
-            "distill": self.hidden_edit.text().replace(" ", "") if self.distill_check.isChecked() else None,
+            "distill": ",".join(map(str, student_sizes(typed) or ())) or typed.replace(" ", "")
+            if self.distill_check.isChecked() else None,
             "distill_steps": self.steps_box.value(),
             "episodes": self.episodes_box.value(),
         }
@@ -305,7 +251,7 @@ class CompressPanel(QWidget):
         self.progress.setVisible(True)
         self.status.setText("Starting (loading torch and the checkpoint takes a few seconds)…")
         output = self.output_edit.text().strip()
-        env = self.env_id if self.env_id and experiment_folder(self.checkpoint) is None else None
+        env = self.env_id if self.env_id and experiment_of(self.checkpoint) is None else None
         self.controller.start(self.checkpoint, output, env=env, **self.choices())
         self._update_enabled()
 
@@ -331,18 +277,8 @@ class CompressPanel(QWidget):
     # ---- internals ---------------------------------------------------------------------------------------
 
     def _problem(self) -> str | None:
-        if not self.checkpoint:
-            return "Choose a checkpoint first."
-        if not (self.prune_check.isChecked() or self.quantize_check.isChecked() or self.distill_check.isChecked()):
-            return "Choose at least one of prune, quantise or distil."
-        if self.distill_check.isChecked() and not HIDDEN_SIZES.match(self.hidden_edit.text()):
-            return "Student sizes: whole numbers separated by commas, e.g. 16,16."
-        output = self.output_edit.text().strip()
-        if not output:
-            return "Choose an output folder."
-        if Path(output).exists() and any(Path(output).iterdir()):
-            return "The output folder already exists; choose a new one."
-        return None
+        return run_problem(self.checkpoint, self.prune_check.isChecked(), self.quantize_check.isChecked(),
+                           self.distill_check.isChecked(), self.hidden_edit.text(), self.output_edit.text().strip())
 
     def _update_enabled(self) -> None:
         running = self.controller.running
@@ -375,17 +311,10 @@ class CompressPanel(QWidget):
             self.table.setItem(r, c, item)
 
     def _draw_charts(self) -> None:
-        xs = list(range(len(self.rows)))
-        ticks = [[(i, str(i + 1)) for i in xs]]  # the table's row numbers: names do not fit under the bars
-        legend = "\n".join(f"{i + 1}: {r['name']}" for i, r in enumerate(self.rows))
-        self.return_bars.setOpts(x=xs, height=[r["mean_return"] for r in self.rows])
-        self.latency_bars.setOpts(x=[x - 0.2 for x in xs], height=[r["latency_us"] for r in self.rows])
-        onnx = [(i + 0.2, r["latency_onnx_us"]) for i, r in enumerate(self.rows) if r.get("latency_onnx_us")]
-        self.onnx_latency_bars.setOpts(x=[x for x, _ in onnx], height=[h for _, h in onnx])
-        for plot, text in ((self.return_plot, self._return_help), (self.latency_plot, self._latency_help)):
-            plot.getAxis("bottom").setTicks(ticks)
-            plot.setToolTip(text + ("\n\n" + legend if legend else ""))
-            plot.enableAutoRange()
+        self.charts.draw(self.rows)
+        note = int8_note(self.rows)
+        self.int8_note.setText(note or "")
+        self.int8_note.setVisible(bool(note))
 
     # ---- slots ---------------------------------------------------------------------------------------------
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import yaml
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar,
+                               QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from rlstudio.core import catalog, connectors
+from rlstudio.core import catalog, connectors, families
+from rlstudio.gui.bridge import CommandProcess
 from rlstudio.core.spec import safe_load
 from rlstudio.gui.forms import INVALID_STYLE
 from rlstudio.gui.panels.trust_bar import TrustBar, untrusted_by_module
@@ -23,8 +24,12 @@ def _registry_job():
     return catalog.env_registry()
 
 
+#: the steps of pip's output a person can follow (core/families.py step_of), in order: the progress bar's scale
+INSTALL_STEPS = ("collecting", "downloading", "installing", "installed")
+
+
 def _preview_job(env_id, entry_point, kwargs):
-    from rlstudio.engine.preview import random_policy_clip
+    from rlstudio.gui.bridge.calls import random_policy_clip
 
     return random_policy_clip(env_id, entry_point, kwargs)
 
@@ -85,6 +90,36 @@ class EnvironmentPanel(QWidget):
         self._player = QTimer(self)
         self._player.setInterval(50)
         self._player.timeout.connect(self._on_player_timeout)
+        # installing a missing family: `rlstudio install-envs KEY --json` in a child process (pip into this app's
+        # own Python), its steps and output shown here; the GUI never waits for it
+        self.install_buttons: dict[str, QPushButton] = {}
+        self.installing: str | None = None
+        self._install_result: dict = {}
+        self.installer: CommandProcess | None = None  # made on the first Install
+        self.install_status = QLabel()
+        self.install_status.setWordWrap(True)
+        self.install_progress = QProgressBar()
+        self.install_progress.setRange(0, len(INSTALL_STEPS))
+        self.install_progress.setTextVisible(False)
+        self.install_log = QPlainTextEdit()
+        self.install_log.setReadOnly(True)
+        self.install_log.setMaximumBlockCount(2000)
+        self.install_log.setMaximumHeight(140)
+        self.install_log.setAccessibleName("Install log")
+        self.install_cancel = QPushButton("Cancel")
+        self.install_cancel.setToolTip("Stop pip now. A package it was writing may be left half installed: "
+                                       "Install again to finish it.")
+        self.install_cancel.clicked.connect(self.cancel_install)
+        self.install_box = QWidget()
+        box = QVBoxLayout(self.install_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.install_progress, 1)
+        row.addWidget(self.install_cancel)
+        box.addWidget(self.install_status)
+        box.addLayout(row)
+        box.addWidget(self.install_log)
+        self.install_box.hide()
 
         form = QFormLayout()
         form.addRow("Chosen", self.selected)
@@ -97,6 +132,7 @@ class EnvironmentPanel(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.filter)
         left.addWidget(self.tree, 1)
+        left.addWidget(self.install_box)
         right = QVBoxLayout()
         self.trust_bar = TrustBar(document, ("environment",))  # a custom env runs nothing until trusted here
         right.addWidget(self.trust_bar)
@@ -110,22 +146,31 @@ class EnvironmentPanel(QWidget):
         document.changed.connect(self._on_document_changed)
         document.spaces_changed.connect(self._on_document_spaces_changed)
         document.validated.connect(self._on_document_validated)
-        task = tasks.submit(_registry_job, key="env-registry")
-        task.finished.connect(self._on_registry_loaded)
+        self.load_registry()
         self.refresh()
 
     # ---- registry tree -------------------------------------------------------------------------------
 
+    def load_registry(self) -> None:
+        task = self.tasks.submit(_registry_job, key="env-registry")
+        task.finished.connect(self._on_registry_loaded)
+
     def _on_registry_loaded(self, registry) -> None:
         self.registry = registry
-        self.tree.clear()
-        families: dict[str, QTreeWidgetItem] = {}
+        self.tree.clear()  # deletes the Install buttons too
+        self.install_buttons = {}
+        family_items: dict[str, QTreeWidgetItem] = {}
+        # ale-py registers each game 7 times (v0, v4, NoFrameskip, ...): the tree lists its current ids (ALE/...-v5)
+        # only; the others stay valid in a file
+        legacy = {f.registry_family: f.namespace + "/" for f in families.FAMILIES.values() if f.namespace}
         for env_id, info in registry.items():
-            family = families.get(info.family)
+            if info.family in legacy and not env_id.startswith(legacy[info.family]):
+                continue
+            family = family_items.get(info.family)
             if family is None:
                 family = QTreeWidgetItem([FAMILY_NAMES.get(info.family, info.family), ""])
                 family.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                families[info.family] = family
+                family_items[info.family] = family
             item = QTreeWidgetItem([env_id, ""])
             item.setData(0, Qt.ItemDataRole.UserRole, env_id)
             if not info.dependency_installed:
@@ -134,12 +179,87 @@ class EnvironmentPanel(QWidget):
                 item.setToolTip(0, f"{note}: {info.install}")
                 item.setForeground(0, Qt.GlobalColor.gray)
             family.addChild(item)
-        order = ["classic_control", "toy_text", "box2d", "mujoco"]
-        for key in sorted(families, key=lambda k: (order.index(k) if k in order else len(order), k)):
-            self.tree.addTopLevelItem(families[key])
+        order = ["classic_control", "toy_text", "box2d", "mujoco", "atari"]
+        for key in sorted(family_items, key=lambda k: (order.index(k) if k in order else len(order), k)):
+            self.tree.addTopLevelItem(family_items[key])
+        self._add_install_buttons(family_items)
         self.tree.resizeColumnToContents(0)
         self._apply_filter(self.filter.text())
         self._select_current()
+
+    def _add_install_buttons(self, items: dict[str, QTreeWidgetItem]) -> None:
+        """"Install" beside each family RL Studio can install and whose environments are missing."""
+        for fam in families.FAMILIES.values():
+            item = items.get(fam.registry_family)
+            missing = [i for i, info in self.registry.items()
+                       if info.family == fam.registry_family and not info.dependency_installed]
+            if item is None or not missing:
+                continue
+            button = QPushButton("Installing…" if self.installing == fam.key else "Install")
+            button.setObjectName(f"install-{fam.key}")
+            button.setEnabled(self.installing is None)
+            button.setToolTip(f"Download and install {fam.about} into RL Studio's own Python with pip "
+                              f"({' '.join(fam.requirements)}). The same as: {families.install_hint(fam.key)}")
+            button.clicked.connect(lambda _checked=False, key=fam.key: self.install(key))
+            self.tree.setItemWidget(item, 1, button)
+            self.install_buttons[fam.key] = button
+
+    # ---- installing a family -----------------------------------------------------------------------
+
+    def install(self, key: str) -> None:
+        if self.installer is None:
+            self.installer = CommandProcess(self)
+            self.installer.line.connect(self._on_installer_line)
+            self.installer.finished.connect(self._on_installer_finished)
+        if self.installer.running:
+            return
+        fam = families.FAMILIES[key]
+        self.installing, self._install_result = key, {}
+        for button in self.install_buttons.values():
+            button.setEnabled(False)
+        if key in self.install_buttons:
+            self.install_buttons[key].setText("Installing…")
+        self.install_log.clear()
+        self.install_progress.setValue(0)
+        self.install_status.setText(f"Installing {fam.label}: {fam.about}…")
+        self.install_cancel.setEnabled(True)
+        self.install_box.show()
+        self.installer.start("install-envs", key, "--json")
+
+    def cancel_install(self) -> None:
+        if self.installer is not None and self.installer.running:
+            self._install_result = {"cancelled": True}
+            self.installer.cancel()
+
+    def _on_installer_line(self, msg: dict) -> None:
+        if msg.get("type") == "output":
+            self.install_log.appendPlainText(str(msg.get("text", "")))
+            step = msg.get("step")
+            if step in INSTALL_STEPS:
+                self.install_progress.setValue(max(self.install_progress.value(), INSTALL_STEPS.index(step) + 1))
+                self.install_status.setText(f"Installing {families.FAMILIES[self.installing].label}: {step}…")
+        elif msg.get("type") == "finished":
+            self._install_result.update(msg)
+
+    def _on_installer_finished(self, code: int, errors: str) -> None:
+        key, self.installing = self.installing, None
+        self.install_cancel.setEnabled(False)
+        fam = families.FAMILIES[key] if key else None
+        label = fam.label if fam else "The family"
+        if code == 0 and self._install_result.get("code") == 0:
+            self.install_progress.setValue(len(INSTALL_STEPS))
+            ids = ", ".join(fam.env_ids) if fam else ""
+            self.install_status.setText(f"{label} installed in {self._install_result.get('seconds', 0):g} s: "
+                                        f"{ids} and the rest of the family can be chosen now.")
+        elif self._install_result.get("cancelled"):
+            self.install_status.setText(f"{label}: install cancelled. Install again to finish it.")
+        else:
+            reason = self._install_result.get("reason") or errors.strip().splitlines()[-1:] or ["pip failed"]
+            reason = reason if isinstance(reason, str) else reason[0]
+            self.install_status.setText(f"{label} could not be installed: {reason}. pip's output is below.")
+        # the tree (and its Install buttons) and the file's check follow what is installed now
+        self.load_registry()
+        self.document.revalidate(immediately=True)
 
     def _apply_filter(self, text: str) -> None:
         needle = text.strip().lower()
@@ -221,10 +341,10 @@ class EnvironmentPanel(QWidget):
                              (self.tree, "env.id")):
             mine = [p for p in problems if p.path in (path, "env")]
             widget.setStyleSheet(INVALID_STYLE if mine else "")
-            widget.setToolTip("\n".join(str(p) for p in mine) or widget.toolTip())
+            widget.setToolTip("\n".join(p.shown() for p in mine) or widget.toolTip())
         mine = [p for p in problems if p.path.startswith("connectors")]
         self.connectors.setStyleSheet(INVALID_STYLE if mine else "")
-        self.connectors.setToolTip("\n".join([str(p) for p in mine] + [self.connectors_help]))
+        self.connectors.setToolTip("\n".join([p.shown() for p in mine] + [self.connectors_help]))
         if untrusted_by_module(self.document.spec, ("environment",)):  # nothing imported, so no spaces either
             self.observation.setText("—")
             self.action.setText("—")
@@ -271,3 +391,4 @@ class EnvironmentPanel(QWidget):
 
     def stop(self) -> None:
         self._player.stop()
+        self.cancel_install()

@@ -3,7 +3,8 @@ environment's threshold, and a histogram of the returns.
 
 The evaluation itself is ``rlstudio evaluate CHECKPOINT --episodes N --json`` run in a child process by
 :class:`rlstudio.gui.bridge.EvaluationController` (RLlib never enters the GUI); the command stores each result
-as JSON under ``<experiment>/evaluations/``, which :func:`load_evaluations` reads back.
+in the experiment's event log (:func:`rlstudio.core.folder.record_evaluation`), where
+:func:`rlstudio.core.folder.load_evaluations` and the results panel read it back.
 
 Public API of :class:`EvaluationWidget` (for the best-trial card and the trials table's context menu):
 
@@ -21,7 +22,6 @@ Run alone:  python -m rlstudio.gui.panels.evaluation --demo CHECKPOINT
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -30,23 +30,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from rlstudio.core.folder import load_evaluations
 from rlstudio.gui.bridge import EvaluationController
-
-EVALUATIONS_DIR = "evaluations"
-
-
-def load_evaluations(folder: str | Path, checkpoint: str | None = None) -> list[dict]:
-    """The stored evaluations of an experiment folder, oldest first (optionally of one checkpoint only)."""
-    out = []
-    for path in sorted((Path(folder) / EVALUATIONS_DIR).glob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a damaged file must not hide the others
-        if checkpoint is None or record.get("checkpoint") == str(checkpoint):
-            record.setdefault("stored", str(path))
-            out.append(record)
-    return sorted(out, key=lambda r: r.get("time") or 0)
 
 
 def histogram(returns: list[float], bins: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -117,15 +102,25 @@ class EvaluationWidget(QWidget):
         self.progress.setToolTip("Episodes played so far.")
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMinimumHeight(110)
-        self.plot.setLabel("bottom", "return")
-        self.plot.setLabel("left", "episodes")
+        self.plot.setLabel("bottom", "return of an episode", color="#333")
+        self.plot.setLabel("left", "episodes", color="#333")
+        for side in ("left", "bottom"):  # pyqtgraph's grey is faint on white
+            self.plot.getAxis(side).setTextPen("#333")
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setMenuEnabled(False)
         self.plot.setToolTip("How the episodes' returns spread; the dashed line is the success threshold.")
+        self.legend = self.plot.addLegend(offset=(-8, 4), labelTextColor="#333", labelTextSize="8pt", verSpacing=-6,
+                                          brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#ccc"))
         self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush="#1f77b4", pen="w")
         self.plot.addItem(self.bars)
+        self.mean_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#222", width=2))
+        self.mean_line.setVisible(False)
+        self.plot.addItem(self.mean_line)
         self.threshold_line = pg.InfiniteLine(angle=90, movable=False,
-                                              pen=pg.mkPen("#2a6", width=1, style=Qt.PenStyle.DashLine))
+                                              pen=pg.mkPen("#2a6", width=2, style=Qt.PenStyle.DashLine))
+        # the legend draws a sample from a plot item's options, which a line has not: stand-ins with the same pens
+        self._mean_sample = pg.PlotDataItem(pen=self.mean_line.pen)
+        self._threshold_sample = pg.PlotDataItem(pen=self.threshold_line.pen)
         self.threshold_line.setVisible(False)
         self.plot.addItem(self.threshold_line)
         self.plot.setVisible(not compact)
@@ -186,6 +181,8 @@ class EvaluationWidget(QWidget):
             self.numbers.setToolTip("")
             self.bars.setOpts(x0=[], x1=[], height=[])
             self.threshold_line.setVisible(False)
+            self.mean_line.setVisible(False)
+            self._set_legend(None)
             return
         self.numbers.setText(summary_text(result))
         returns = result.get("returns") or []
@@ -196,7 +193,29 @@ class EvaluationWidget(QWidget):
         self.threshold_line.setVisible(threshold is not None)
         if threshold is not None:
             self.threshold_line.setValue(threshold)
-        self.plot.enableAutoRange()
+        self.mean_line.setVisible(bool(returns))
+        if returns:
+            self.mean_line.setValue(float(np.mean(returns)))
+        self._set_legend(result)
+        self.plot.enableAutoRange(axis="x")
+        # head room above the tallest bar for the legend (three lines at the top right)
+        self.plot.setYRange(0, max(float(counts.max()) if len(counts) else 1.0, 1.0) * 1.9, padding=0)
+
+    def _set_legend(self, result: dict | None) -> None:
+        """What the bars and the two lines are, with their values."""
+        self.legend.clear()
+        if not result or not result.get("returns"):
+            self.legend.setVisible(False)
+            return
+        returns = result["returns"]
+        self.legend.addItem(self.bars, f"episodes per return ({len(returns)} in all)")
+        self.legend.addItem(self._mean_sample, f"mean return {float(np.mean(returns)):.1f}")
+        if result.get("threshold") is not None:
+            self.legend.addItem(self._threshold_sample, f"success threshold {result['threshold']:g}")
+        self.legend.setVisible(True)
+
+    def legend_texts(self) -> list[str]:
+        return [label.text for _sample, label in self.legend.items]
 
     # ---- slots ---------------------------------------------------------------------------------------------
 

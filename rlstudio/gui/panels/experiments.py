@@ -12,8 +12,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMenu, QP
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from rlstudio.core import stats
-from rlstudio.core.events import EVENTS_FILE, ExperimentState
-from rlstudio.core.recovery import PID_FILE, runner_pid
+from rlstudio.core.events import ExperimentState
+from rlstudio.core.folder import EVENTS_FILE, PID_FILE
+from rlstudio.core.jobs import JOB_FILE
+from rlstudio.core.recovery import runner_pid
 from rlstudio.core.progress import fmt_number
 
 
@@ -32,6 +34,8 @@ def scan(storage: str) -> list[dict]:
         live = status == "running" and runner_pid(folder) is not None
         if status == "running" and not live and (folder / PID_FILE).exists():
             status = "interrupted"  # its runner was killed: resumable, not live
+        if status == "running" and (folder / JOB_FILE).is_file():
+            status = "on the cluster"  # a job: whether it still runs is asked when it is opened (and followed)
         rows.append({"folder": str(folder), "name": state.name or folder.name, "status": status, "live": live,
                      "started": state.started, "trials": len(state.trials),
                      "best": best.best_return if best else None,

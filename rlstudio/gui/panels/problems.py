@@ -30,8 +30,11 @@ class ProblemsPanel(QWidget):
         self.header.setText("✔ The experiment is ready to run." if not errors else
                             f"✖ {len(errors)} problem{'s' if len(errors) != 1 else ''} to fix before it can run "
                             "(double-click one to go to its field):")
+        algorithm = self.document.spec.algorithm
         for p in problems:
-            item = QListWidgetItem(str(p))
+            # the field's label as the form shows it leads; the file's path is a tooltip away
+            item = QListWidgetItem(p.shown(algorithm if isinstance(algorithm, str) else None))
+            item.setToolTip(f"In the experiment file: {p.path}" if p.path else "")
             item.setData(Qt.ItemDataRole.UserRole, p.path)
             self.list.addItem(item)
 

@@ -1,28 +1,32 @@
-"""Results of an experiment: the best-trial card and the parallel-coordinates view of the search.
+"""Results of an experiment: the best-trial card.
 
-* :class:`BestTrialCard` shows the best trial's configuration, mean return and checkpoint, and takes the article's
-  last step: "Train final model with this configuration" (``rlstudio best FOLDER --train N`` in a child process,
-  with its own progress and Cancel), "Export script" and "Open folder". It also carries the entry points other
-  panels hang off it: ``evaluate_requested``, ``watch_requested`` and ``compress_requested``.
-* :class:`ParallelCoordinates` draws one line per trial across an axis per searched hyperparameter and a last
-  axis for its final mean return, coloured by that return (what TensorBoard's HParams and W&B show).
+:class:`BestTrialCard` shows the best trial's configuration, mean return and checkpoint, and takes the article's
+last step: "Train final model with this configuration" (``rlstudio best FOLDER --train N`` in a child process,
+with its own progress and Cancel), "Export script", "Report…" and "Open folder". It also carries the entry points
+other panels hang off it: ``evaluate_requested``, ``watch_requested`` and ``compress_requested``.
+
+What it says (its sentences, the default model, why an action is unavailable) is ``results_data`` (no Qt); the
+parallel-coordinates view of the search, shown beside it, is ``parallel_coordinates``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
                                QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from rlstudio.core.models import ModelChoice, model_choices
-from rlstudio.core.progress import fmt_duration, fmt_number
+from rlstudio.core.progress import fmt_number
 from rlstudio.gui.bridge import CommandProcess
-from rlstudio.gui.panels.importance import ImportanceBars
+from rlstudio.gui.panels.results_data import (NO_EXPERIMENT, TRAIN_HELP, best_title, default_model, evaluation_text,
+                                              failure_reason, final_model_text, return_text, train_unavailable,
+                                              training_text)
+
+# the parallel-coordinates view lived here; older callers import it from this module
+from rlstudio.gui.panels.parallel_coordinates import PC_BEST, ParallelCoordinates  # noqa: F401
 
 
 class BestTrialCard(QWidget):
@@ -34,9 +38,15 @@ class BestTrialCard(QWidget):
     watch_model_requested = Signal(object)  # ModelChoice: the picked model
     compress_requested = Signal(str)  # checkpoint folder (the picked model)
     final_model_saved = Signal(str)  # its folder
+    #: the final model started (True) or stopped training, and its env runners (each holds a CPU in Ray's count)
+    final_training_changed = Signal(bool, int)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, model=None):
+        """``model``: the application model (rlstudio.core.appmodel) to follow; without one, call set_state."""
         super().__init__(parent)
+        self.app_model = model
+        if model is not None:
+            model.run_changed.connect(self._on_app_model_run_changed)
         self.folder: str | None = None
         self.state = None
         self._shown_config: dict | None = None
@@ -47,7 +57,7 @@ class BestTrialCard(QWidget):
         self.training.line.connect(self._on_training_line)
         self.training.finished.connect(self._on_training_finished)
 
-        self.title = QLabel("No experiment yet: start one, or open one in the Experiments panel.")
+        self.title = QLabel(NO_EXPERIMENT)
         self.title.setWordWrap(True)
         self.title.setObjectName("best-title")
         self.return_label = QLabel()  # not "metric": that would shadow QWidget.metric() (grab() calls it)
@@ -55,7 +65,8 @@ class BestTrialCard(QWidget):
         self.verdict_label = QLabel()
         self.verdict_label.setWordWrap(True)
         self.verdict_label.setObjectName("best-verdict")
-        self.verdict_label.setStyleSheet("QLabel{background:#f3f7ff;border-left:4px solid #1f77b4;padding:4px 8px}")
+        self.verdict_label.setStyleSheet("QLabel{background:#f3f7ff;color:#222;border-left:4px solid #1f77b4;"
+                                         "padding:4px 8px}")
         self.verdict_label.hide()
         self.config_box = QGroupBox("Configuration")
         self.config_form = QFormLayout(self.config_box)
@@ -81,8 +92,7 @@ class BestTrialCard(QWidget):
         self.iterations.setToolTip("How long to train the final model. One iteration collects one training batch "
                                    "and learns from it; the trials' iteration counts are a good guide.")
         self.train_button = QPushButton("Train final model with this configuration")
-        self.train_button.setToolTip("Train a fresh model with the best trial's hyperparameters and save it as "
-                                     "final_model in the experiment folder.")
+        self.train_button.setToolTip(TRAIN_HELP)
         self.train_button.clicked.connect(self._on_train_clicked)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop training the final model; nothing is saved.")
@@ -159,26 +169,22 @@ class BestTrialCard(QWidget):
         self.address, self.token = address, token
         self._update_enabled()
 
+    def _on_app_model_run_changed(self, state) -> None:
+        self.set_state(state, self.app_model.run_folder)
+
     def set_state(self, state, folder: str | None) -> None:
         if folder != self.folder:
             self.report_label.clear()
         self.state, self.folder = state, folder
         best = self._best_trial()
         self.trial_id = best.trial_id if best else None
+        self.title.setText(best_title(state, best))
         if best is None:
-            self.title.setText("No trial has reported a mean return yet." if state.trials else
-                               "No experiment yet: start one, or open one in the Experiments panel.")
             self.return_label.clear()
             self._set_config({})
             self.checkpoint.clear()
         else:
-            final = " (run finished)" if state.status not in ("running", "unknown") else " so far"
-            if (state.best or {}).get("best_group"):
-                self.title.setText(f"<b>Best configuration{final}: trial {best.trial_id}</b> — the best seed of "
-                                   f"the configuration with the highest IQM over its seeds")
-            else:
-                self.title.setText(f"<b>Best trial{final}: {best.trial_id}</b> — chosen by its final return")
-            self.return_label.setText(self.return_text(best))
+            self.return_label.setText(return_text(best))
             self._set_config(best.config)
             self.export_button.setToolTip(f"Write a plain RLlib script that trains a new model with trial "
                                           f"{best.trial_id}'s configuration, to run or change without RL Studio.")
@@ -187,7 +193,7 @@ class BestTrialCard(QWidget):
         self.verdict_label.setVisible(bool(verdict))
         self._set_models(model_choices(state, self.trial_id))
         self._show_final(state)
-        self._show_evaluation(state)
+        self.evaluation.setText(evaluation_text(state))
         self._update_enabled()
 
     def _best_trial(self):
@@ -196,35 +202,14 @@ class BestTrialCard(QWidget):
         tid = (self.state.best or {}).get("best_trial_id")
         return self.state.trials.get(tid) if tid else self.state.best_trial()
 
-    @staticmethod
-    def return_text(trial) -> str:
-        """What the trial achieved, as the best trial was chosen: its last windowed return (and its confirmation
-        evaluation when that was made at its end), not its best iteration."""
-        episodes = trial.return_episodes
-        what = f"Mean return of the last {episodes} episodes" if episodes else "Final mean return"
-        text = f"{what} <b>{fmt_number(trial.current_return)}</b>"
-        e = trial.evaluation
-        if e is not None and e.get("return_mean") is not None and e.get("iteration") == trial.iteration:
-            text += f" (evaluated {fmt_number(e['return_mean'])} ± {fmt_number(e.get('return_std'))})"
-        return (f"{text} at iteration {trial.iteration}, {fmt_number(trial.timesteps)} timesteps trained "
-                f"(best iteration {fmt_number(trial.best_return)})")
-
     def _set_models(self, models: list[ModelChoice]) -> None:
         """Rebuilt only when the list changes; the user's pick stays while it exists. The default: the final
         model when there is one, else the run's best checkpoint, else the trial's newest."""
         if models == self._models:
             return
         self._models = models
-        paths = [m.path for m in models]
-        default = (self.state.best or {}).get("best_checkpoint") if self.state is not None else None
-        if self._picked in paths:
-            current = self._picked
-        elif models and models[0].kind == "final":
-            current = models[0].path
-        elif default in paths:
-            current = default
-        else:
-            current = paths[0] if paths else None
+        best_checkpoint = (self.state.best or {}).get("best_checkpoint") if self.state is not None else None
+        current = default_model(models, self._picked, best_checkpoint)
         self.model_box.blockSignals(True)
         self.model_box.clear()
         for m in models:
@@ -285,43 +270,15 @@ class BestTrialCard(QWidget):
     def _show_final(self, state) -> None:
         if self.training.running:
             return
-        final = state.final_model
-        if final:
-            self.final_label.setText(
-                f"Final model: {final.get('path')} — {final.get('iterations')} iterations, mean return "
-                f"{fmt_number(final.get('episode_return_mean'))}, {fmt_duration(final.get('time_s'))}")
-        else:
-            self.final_label.clear()
-
-    def _show_evaluation(self, state) -> None:
-        if not state.evaluations:
-            self.evaluation.clear()
-            return
-        e = state.evaluations[-1]
-        from rlstudio.core.models import describe_model
-
-        which = f" the {describe_model(state, e.get('checkpoint'))}" if e.get("checkpoint") else ""
-        text = (f"Evaluated{which}: mean return {fmt_number(e.get('mean_return'))} ± {fmt_number(e.get('std_return'))} "
-                f"over {e.get('episodes')} episodes")
-        if e.get("success_rate") is not None:
-            text += f", success rate {e['success_rate']:.0%}"
-        self.evaluation.setText(text)
+        self.final_label.setText(final_model_text(state.final_model))
 
     def _update_enabled(self) -> None:
         has_best = self.trial_id is not None
         ckpt = self.best_checkpoint() is not None
         busy = self.training.running
-        self.train_button.setEnabled(has_best and self.address is not None and not busy
-                                     and self.state is not None and self.state.status != "running")
-        if not has_best:
-            self.train_button.setToolTip("Available when a trial has reported a mean return.")
-        elif self.address is None:
-            self.train_button.setToolTip("Waiting for the Ray session to be ready.")
-        elif self.state is not None and self.state.status == "running":
-            self.train_button.setToolTip("Available when the run has finished or been stopped.")
-        else:
-            self.train_button.setToolTip("Train a fresh model with the best trial's hyperparameters and save it "
-                                         "as final_model in the experiment folder.")
+        unavailable = train_unavailable(has_best, self.address, self.state)
+        self.train_button.setEnabled(unavailable is None and not busy and self.state is not None)
+        self.train_button.setToolTip(unavailable or TRAIN_HELP)
         self.iterations.setEnabled(not busy)
         self.evaluate_button.setEnabled(ckpt)
         self.compress_button.setEnabled(ckpt)
@@ -346,6 +303,8 @@ class BestTrialCard(QWidget):
         self.final_label.setText("Training the final model: starting…")
         self.training.start(*args, env={"RLSTUDIO_RAY_TOKEN": self.token} if self.token else None)
         self._update_enabled()
+        spec = (self.state.spec if self.state is not None else None) or {}
+        self.final_training_changed.emit(True, int((spec.get("resources") or {}).get("env_runners") or 0))
 
     def _on_train_clicked(self) -> None:
         self.train_final()
@@ -353,13 +312,11 @@ class BestTrialCard(QWidget):
     def _on_training_line(self, msg: dict) -> None:
         if "iteration" not in msg:
             return
-        i, n = msg["iteration"], msg["iterations"]
-        self.progress.setValue(i)
-        eta = msg["time_s"] / i * (n - i) if i else None
-        self.final_label.setText(f"Training the final model: iteration {i} of {n}, mean return "
-                                 f"{fmt_number(msg.get('episode_return_mean'))}, ETA {fmt_duration(eta)}")
+        self.progress.setValue(msg["iteration"])
+        self.final_label.setText(training_text(msg))
 
     def _on_training_finished(self, code: int, errors: str) -> None:
+        self.final_training_changed.emit(False, 0)
         self.progress.hide()
         self.cancel_button.hide()
         if code == 0:
@@ -373,8 +330,7 @@ class BestTrialCard(QWidget):
             if state.final_model:
                 self.final_model_saved.emit(state.final_model["path"])
         else:
-            reason = errors.splitlines()[-1] if errors else f"exit code {code}"
-            self.final_label.setText(f"The final model was not trained: {reason.removeprefix('rlstudio: ')}")
+            self.final_label.setText(f"The final model was not trained: {failure_reason(code, errors)}")
         self._update_enabled()
 
     def _on_export_clicked(self) -> None:
@@ -394,6 +350,11 @@ class BestTrialCard(QWidget):
         except OSError as exc:
             QMessageBox.warning(self, "Cannot export", f"The script could not be written to {path}: "
                                                        f"{exc.strerror or exc}")
+            return
+        # say where it went, and offer the folder (issue 13 §7): a save dialog closes without a trace otherwise
+        folder_url = QUrl.fromLocalFile(str(Path(path).parent)).toString()
+        self.report_label.setText(f'Script written to <b>{path}</b> — <a href="{folder_url}">open its folder</a>. '
+                                  f'It trains with plain RLlib: <code>python {Path(path).name}</code>')
 
     def make_report(self, path: str) -> None:
         """``rlstudio report FOLDER -o PATH`` in a child process (it reads the event log only; no GIF)."""
@@ -415,8 +376,7 @@ class BestTrialCard(QWidget):
             self.report_label.setText(f'Report written: <a href="{url}">{path.name}</a> (and {path.stem}.csv '
                                       f'beside it, every trial\'s results).')
         else:
-            reason = errors.splitlines()[-1] if errors else f"exit code {code}"
-            self.report_label.setText(f"The report was not written: {reason.removeprefix('rlstudio: ')}")
+            self.report_label.setText(f"The report was not written: {failure_reason(code, errors)}")
         self._update_enabled()
 
     def _on_open_clicked(self) -> None:
@@ -425,132 +385,3 @@ class BestTrialCard(QWidget):
     def shutdown(self) -> None:
         self.training.cancel()
         self.reporting.cancel()
-
-
-class ParallelCoordinates(QWidget):
-    """One polyline per trial over the searched hyperparameters and the final mean return."""
-
-    trial_clicked = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
-        self.plot.getPlotItem().hideAxis("left")
-        self.plot.getPlotItem().setMenuEnabled(False)
-        self.plot.setYRange(-0.08, 1.08, padding=0)
-        self.note = QLabel("Each line is a trial: where it sits on each hyperparameter's axis, and the mean "
-                           "return it ended with (colour: yellow is best). Click a line to select its trial.")
-        self.note.setWordWrap(True)
-        self.importance = ImportanceBars()  # which hyperparameter mattered, beside the lines (issue 11)
-        row = QHBoxLayout()
-        row.addWidget(self.plot, 3)
-        row.addWidget(self.importance, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(row)
-        layout.addWidget(self.note)
-        self.axes: list[str] = []
-        self.lines: dict[str, pg.PlotDataItem] = {}
-        self._labels: list[pg.TextItem] = []
-        self._axes_key = None
-        self._state = None
-        self._dirty = False
-        self._cmap = pg.colormap.get("viridis")
-
-    def set_state(self, state) -> None:
-        """Redrawn only while visible (a hidden tab costs nothing during a run); shown again, it catches up."""
-        self._state = state
-        if not self.isVisible():
-            self._dirty = True
-            return
-        self._dirty = False
-        self._draw(state)
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        if self._dirty and self._state is not None:
-            self._dirty = False
-            self._draw(self._state)
-
-    def _draw(self, state) -> None:
-        self.importance.set_state(state)
-        trials = [t for t in state.trials.values() if t.current_return is not None]
-        names: list[str] = []
-        for t in state.trials.values():
-            names += [k for k in t.config if k not in names]
-        self.axes = [*names, "mean return"]
-        columns = [[t.config.get(n) for t in trials] for n in names]
-        columns.append([t.current_return for t in trials])
-        scaled, ticks = zip(*(_scale(col) for col in columns)) if trials else ((), ())
-        self._draw_axes(ticks)
-        returns = np.array([t.current_return for t in trials], dtype=float)
-        lo, hi = (returns.min(), returns.max()) if len(returns) else (0, 1)
-        seen = set()
-        for row, trial in enumerate(trials):
-            ys = [col[row] for col in scaled]
-            color = self._cmap.map((trial.current_return - lo) / (hi - lo) if hi > lo else 1.0, mode="qcolor")
-            line = self.lines.get(trial.trial_id)
-            if line is None:
-                line = self.plot.plot([], [], symbol="o", symbolSize=5)
-                line.curve.setClickable(True, width=6)
-                line.sigClicked.connect(lambda _item, *_a, tid=trial.trial_id: self.trial_clicked.emit(tid))
-                self.lines[trial.trial_id] = line
-            line.setData(list(range(len(ys))), ys, pen=pg.mkPen(color, width=2), symbolBrush=color,
-                         symbolPen=color)
-            line.setToolTip(f"{trial.trial_id}: " + ", ".join(
-                f"{n} = {fmt_number(v)}" for n, v in [*trial.config.items(), ("return", trial.current_return)]))
-            seen.add(trial.trial_id)
-        for tid in list(self.lines):
-            if tid not in seen:
-                self.plot.removeItem(self.lines.pop(tid))
-        self.plot.setXRange(-0.3, max(len(self.axes) - 0.7, 0.7), padding=0)
-
-    def _draw_axes(self, ticks) -> None:
-        key = (tuple(self.axes), tuple(ticks))
-        if key == self._axes_key:
-            return
-        self._axes_key = key
-        for item in self._labels:
-            self.plot.removeItem(item)
-        self._labels = []
-        axis = self.plot.getPlotItem().getAxis("bottom")
-        axis.setTicks([[(i, name) for i, name in enumerate(self.axes)]])
-        for i, (low, high) in enumerate(ticks):
-            for text, y, anchor in ((high, 1.0, (0.5, 1.1)), (low, 0.0, (0.5, -0.1))):
-                label = pg.TextItem(text, color="#555", anchor=anchor)
-                label.setPos(i, y)
-                self.plot.addItem(label)
-                self._labels.append(label)
-        for i in range(len(self.axes)):
-            line = pg.InfiniteLine(pos=i, angle=90, pen=pg.mkPen("#999"))
-            self.plot.addItem(line)
-            self._labels.append(line)
-
-    def clear(self) -> None:
-        for line in self.lines.values():
-            self.plot.removeItem(line)
-        self.lines.clear()
-        self.importance.clear()
-        self._state = None
-        self._dirty = False
-
-
-def _scale(values: list) -> tuple[list[float], tuple[str, str]]:
-    """Values mapped to [0, 1] on their axis (log when positive numbers span more than a decade; categories by
-    order), and the (low, high) labels of the axis."""
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None for v in values):
-        arr = np.array(values, dtype=float)
-        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
-        log = lo > 0 and hi / lo > 10
-        f = np.log10 if log else (lambda x: x)
-        a, b = f(lo), f(hi)
-        scaled = [(float(f(v)) - a) / (b - a) if b > a else 0.5 for v in arr]
-        return scaled, (fmt_number(lo), fmt_number(hi))
-    categories = sorted({repr(v) for v in values})
-    index = {c: i for i, c in enumerate(categories)}
-    n = len(categories)
-    scaled = [index[repr(v)] / (n - 1) if n > 1 else 0.5 for v in values]
-    return scaled, (categories[0] if categories else "", categories[-1] if categories else "")
-

@@ -22,6 +22,11 @@ Public API (for the main window):
 * Signals: ``trial_clicked(trial_id)`` (a small view was clicked: sync the table/curves selection),
   ``recording_saved(path, frames)``.
 
+Beside it: ``rollout_frames`` (one painted view), ``rollout_controls`` (the controls' widgets and help texts) and
+``rollout_data`` (which checkpoint plays, the caption and overlay texts; no Qt). What stays here (~430 lines) is one
+widget's wiring — the API above, keeping the player's views in line with what should be shown, and the player's
+signals — which share the same few fields (the views asked of the player, what each plays) and read best together.
+
 Run alone:  python -m rlstudio.gui.panels.rollout --demo EXPERIMENT_FOLDER
 """
 
@@ -29,111 +34,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMenu, QSizePolicy,
-                               QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from rlstudio.gui.bridge import RolloutController
-
-MAIN = "main"
-GRID_PREFIX = "trial:"
-GRID_WIDTH = 160  # small views are downscaled to this width in the helper process
-GRID_FPS = 8
-GRID_MAX = 8
-RANDOM_TEXT = "random policy — no checkpoint yet"
-
-
-class FrameView(QWidget):
-    """Paints the newest frame, scaled to fit, with the overlay. Holds no state but what it shows."""
-
-    clicked = Signal()
-
-    def __init__(self, small: bool = False, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.small = small
-        self.image: QImage | None = None
-        self.info: dict = {}
-        self.title = ""
-        self.placeholder = "Waiting for the first picture…"
-        self.highlighted = False
-        self.frames_shown = 0
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        if small:
-            self.setFixedSize(GRID_WIDTH, GRID_WIDTH * 2 // 3 + 18)
-            self.setCursor(Qt.CursorShape.PointingHandCursor)
-        else:
-            self.setMinimumSize(300, 200)
-            self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def set_frame(self, image: QImage, info: dict) -> None:
-        self.image, self.info = image, info
-        self.frames_shown += 1
-        self.update()  # Qt merges updates: at most one paint per screen refresh
-
-    def clear(self, placeholder: str) -> None:
-        self.image, self.info, self.placeholder = None, {}, placeholder
-        self.update()
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if event.button() == Qt.MouseButton.LeftButton:
-            self.clicked.emit()
-        super().mousePressEvent(event)
-
-    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt override
-        p = QPainter(self)
-        p.fillRect(self.rect(), QColor("#fafafa"))
-        area = QRectF(self.rect())
-        if self.small:
-            area.setBottom(area.bottom() - 18)
-        if self.image is None:
-            p.setPen(QColor("#666"))
-            p.drawText(area.adjusted(8, 8, -8, -8), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                       self.placeholder)
-        else:
-            size = self.image.size().scaled(area.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRectF(area.x() + (area.width() - size.width()) / 2,
-                            area.y() + (area.height() - size.height()) / 2, size.width(), size.height())
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not self.small)
-            p.drawImage(target, self.image)
-            self._overlay(p, target)
-        if self.small:
-            p.setPen(QColor("#222"))
-            p.drawText(QRectF(0, self.height() - 18, self.width(), 18), Qt.AlignmentFlag.AlignCenter, self.title)
-        if self.highlighted:
-            p.setPen(QPen(QColor("#1f77b4"), 3))
-            p.drawRect(self.rect().adjusted(1, 1, -2, -2))
-        p.end()
-
-    def _overlay(self, p: QPainter, target: QRectF) -> None:
-        info = self.info
-        if not info:
-            return
-        font = QFont(self.font())
-        font.setPointSizeF(7.5 if self.small else 10)
-        p.setFont(font)
-        ret = info.get("return") or 0.0
-        text = (f"ep {info.get('episode')} · {info.get('step')} · {ret:.0f}" if self.small else
-                f"episode {info.get('episode')}   step {info.get('step')}   return {ret:.1f}")
-        box = p.fontMetrics().boundingRect(text).adjusted(-4, -2, 4, 2)
-        box.moveTopLeft(target.topLeft().toPoint())
-        p.fillRect(box, QColor(20, 20, 20, 170))
-        p.setPen(QColor("white"))
-        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
-        if info.get("random"):
-            tag = "random policy"
-            box = p.fontMetrics().boundingRect(tag).adjusted(-4, -2, 4, 2)
-            box.moveBottomLeft(target.bottomLeft().toPoint())
-            p.fillRect(box, QColor(190, 90, 20, 200))
-            p.drawText(box, Qt.AlignmentFlag.AlignCenter, tag)
-
+from rlstudio.gui.panels.rollout_data import (GRID_FPS, GRID_MAX, GRID_PREFIX, GRID_WIDTH, MAIN, RANDOM_TEXT,
+                                              caption_text, newest_checkpoints, trial_to_follow)
+from rlstudio.gui.panels.rollout_controls import PlaybackControls
+from rlstudio.gui.panels.rollout_frames import FrameView
 
 class RolloutPanel(QWidget):
     trial_clicked = Signal(str)
     recording_saved = Signal(str, int)
 
-    def __init__(self, parent: QWidget | None = None, controller: RolloutController | None = None):
+    def __init__(self, parent: QWidget | None = None, controller: RolloutController | None = None, model=None):
+        """``model``: the application model (rlstudio.core.appmodel) to follow; without one, call set_state."""
         super().__init__(parent)
+        if model is not None:
+            model.run_changed.connect(self.set_state)
         self.controller = controller or RolloutController(self)
         c = self.controller
         c.frame_received.connect(self._on_controller_frame_received)
@@ -153,65 +71,21 @@ class RolloutPanel(QWidget):
         self.message.setWordWrap(True)
         self.message.setVisible(False)
 
-        self.play_button = QToolButton()
-        self.play_button.setCheckable(True)
-        self.play_button.setChecked(True)
-        self.play_button.setText("Pause")
-        self.play_button.setToolTip("Pause or continue the playing episode.")
+        # the controls' widgets and help texts are PlaybackControls'; what they do is here
+        self.controls = PlaybackControls()
+        pc = self.controls
+        self.play_button, self.step_button, self.next_button, self.fps_box = (pc.play_button, pc.step_button,
+                                                                              pc.next_button, pc.fps_box)
+        self.mode_box, self.record_button, self.stop_record_button, self.best_button = (
+            pc.mode_box, pc.record_button, pc.stop_record_button, pc.best_button)
         self.play_button.toggled.connect(self._on_play_button_toggled)
-        self.step_button = QToolButton()
-        self.step_button.setText("Step")
-        self.step_button.setToolTip("Advance the paused episode by one step.")
         self.step_button.clicked.connect(self._on_step_button_clicked)
-        self.fps_box = QSpinBox()
-        self.fps_box.setRange(1, 120)
-        self.fps_box.setValue(50)
-        self.fps_box.setSuffix(" fps")
-        self.fps_box.setToolTip("Playing speed in frames (environment steps) per second. The environment's own "
-                                "speed is chosen when it opens.")
         self.fps_box.valueChanged.connect(self._on_fps_box_value_changed)
-        self.mode_box = QComboBox()
-        self.mode_box.addItem("Best action", True)
-        self.mode_box.addItem("Sampled actions", False)
-        self.mode_box.setToolTip("Best action: the policy always takes the action it rates highest (what an "
-                                 "evaluation measures). Sampled: it draws actions as during training, "
-                                 "exploration included.")
         self.mode_box.currentIndexChanged.connect(self._on_mode_box_changed)
-        self.next_button = QToolButton()
-        self.next_button.setText("Next episode")
-        self.next_button.setToolTip("End this episode and start a new one.")
         self.next_button.clicked.connect(self._on_next_button_clicked)
-        self.record_button = QToolButton()
-        self.record_button.setText("Record")
-        self.record_button.setToolTip("Save what the big view plays, from now until you stop, as a GIF (short "
-                                      "clips, up to 1,500 frames) or an MP4 video.")
-        self.record_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.record_button)
-        menu.addAction("Record GIF…", lambda: self._on_record_chosen(".gif"))
-        menu.addAction("Record MP4…", lambda: self._on_record_chosen(".mp4"))
-        self._record_menu = menu
-        self.record_button.setMenu(menu)
-        self.stop_record_button = QToolButton()
-        self.stop_record_button.setText("Stop recording")
-        self.stop_record_button.setToolTip("Finish the recording and save the file.")
-        self.stop_record_button.setVisible(False)
+        pc.record_chosen.connect(self._on_record_chosen)
         self.stop_record_button.clicked.connect(self.stop_recording)
-        self.best_button = QToolButton()
-        self.best_button.setText("Follow best")
-        self.best_button.setCheckable(True)
-        self.best_button.setChecked(True)
-        self.best_button.setToolTip("Play the best trial so far, switching when another trial overtakes it. "
-                                    "Selecting a trial in the table, on the curves or below turns this off.")
         self.best_button.clicked.connect(self._on_best_button_clicked)
-
-        controls = QVBoxLayout()  # two rows, so the panel stays usable in a narrow dock
-        for row in ((self.play_button, self.step_button, self.next_button, self.fps_box),
-                    (self.mode_box, self.record_button, self.stop_record_button, self.best_button)):
-            line = QHBoxLayout()
-            for w in row:
-                line.addWidget(w)
-            line.addStretch(1)
-            controls.addLayout(line)
         self.grid_label = QLabel("Running trials — click one to play it above")
         self.grid_label.setVisible(False)
         self.grid = QWidget()
@@ -223,7 +97,7 @@ class RolloutPanel(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.caption)
         layout.addWidget(self.message)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.grid_label)
         layout.addWidget(self.grid)
 
@@ -243,8 +117,7 @@ class RolloutPanel(QWidget):
         self._requested: dict[str, tuple] = {}  # view -> (trial, checkpoint path) asked of the process
         self._opened: set[str] = set()
         self._env_failed = False
-        self._tail = None
-        self._follow_state = None
+        self._follower = None  # EventLogFollower of follow_experiment()
         self._tail_timer = QTimer(self)
         self._tail_timer.setInterval(1000)
         self._tail_timer.timeout.connect(self._on_tail_timer_timeout)
@@ -276,33 +149,31 @@ class RolloutPanel(QWidget):
         if spec.get("env"):
             self.set_env(spec["env"])
         # the state is the authority: trials of an earlier experiment go, with their checkpoints
-        self.checkpoints = {tid: {"path": t.checkpoints[-1].get("path"), "iteration": t.checkpoints[-1].get(
-            "iteration"), "timesteps": t.checkpoints[-1].get("timesteps")}
-            for tid, t in state.trials.items() if t.checkpoints}
+        self.checkpoints = newest_checkpoints(state)
         if self.pinned is not None and self.pinned.trial_id and self.pinned.trial_id not in state.trials:
             self.pinned = None  # another experiment: its picked model is not this one's
         if self.selected is not None and self.selected not in state.trials:
             self.selected = None
             self.best_button.setChecked(True)
-        best = state.best_trial()
-        self.best = best.trial_id if best else (next(iter(state.trials), None) if state.trials else None)
+        self.best = trial_to_follow(state)
         self.running = [tid for tid, t in state.trials.items() if t.status == "running"]
         self._refresh()
 
     def follow_experiment(self, folder: str | Path) -> None:
-        from rlstudio.core.events import EventTail, ExperimentState
+        from rlstudio.core.follow import EventLogFollower
 
         folder = Path(folder)
-        self._tail = EventTail(folder)
-        self._follow_state = ExperimentState()
-        if (folder / "experiment.yaml").exists() and not self.env:
+        self._follower = EventLogFollower(folder)
+        from rlstudio.core.folder import SPEC_FILE
+
+        if (folder / SPEC_FILE).exists() and not self.env:
             try:
                 from rlstudio.core.spec import load_spec
 
-                spec = load_spec(folder / "experiment.yaml")
+                spec = load_spec(folder / SPEC_FILE)
                 self.set_env({"id": spec.env.id, "entry_point": spec.env.entry_point, "kwargs": spec.env.kwargs})
             except Exception as exc:  # noqa: BLE001 - the event log may still tell the env
-                self._show_message(f"could not read {folder / 'experiment.yaml'}: {exc}", error=True)
+                self._show_message(f"could not read {folder / SPEC_FILE}: {exc}", error=True)
         self._on_tail_timer_timeout()
         self._tail_timer.start()
 
@@ -421,20 +292,12 @@ class RolloutPanel(QWidget):
 
     def _set_caption(self, info: dict) -> None:
         self.playing_info = info
-        text = info.get("text") or RANDOM_TEXT
-        shown = self.shown_trial
-        if info.get("random") and shown:
-            text = f"trial {shown}: {RANDOM_TEXT}"
-        elif self.pinned is not None and not info.get("random"):
-            text = f"{self.pinned.label} — picked on the Best trial card"
-        elif not info.get("random") and shown:
-            text = f"{text} — its newest checkpoint"
-        suffix = " — best trial" if self.selected is None and shown else ""
-        self.caption.setText(f"Playing: {text}{suffix}")
+        self.caption.setText(caption_text(info, self.shown_trial, self.selected is None,
+                                          self.pinned.label if self.pinned is not None else None))
 
     def _show_message(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet("color: #a33;" if error else "color: #555;")
+        self.message.setStyleSheet("color: #a33;" if error else "")  # the palette's text: readable in both themes
         self.message.setVisible(bool(text))
 
     def _apply_visibility(self) -> None:
@@ -542,14 +405,12 @@ class RolloutPanel(QWidget):
             self.start_recording(path)
 
     def _on_tail_timer_timeout(self) -> None:
-        if self._tail is None:
+        if self._follower is None:
             return
-        new = list(self._tail.read_new())
-        for event in new:
-            self._follow_state.apply(event)
+        new = self._follower.poll()
         if new or not self._opened:
-            self.set_state(self._follow_state)
-        if self._follow_state.status not in ("running", "unknown"):
+            self.set_state(self._follower.state)
+        if self._follower.state.status not in ("running", "unknown"):
             self._tail_timer.stop()
 
 

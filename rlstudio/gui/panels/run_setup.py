@@ -57,13 +57,34 @@ class WorkersPanel(QScrollArea):
             self.fit.setText("Waiting for the Ray session to say how many CPUs and GPUs it has…")
             self.fit.setStyleSheet("")
             return
+        wrong = self._first_wrong_field()
+        if wrong is not None:  # the summary must not compute from a value the field shows as wrong
+            label, problem = wrong
+            self.fit.setText(f"⚠ Fix “{label}” above ({problem}) to see what each trial needs and how many run "
+                             "at a time.")
+            self.fit.setStyleSheet(INVALID_STYLE)
+            return
         try:
             text = resources_text(self.document.spec, cluster)
         except (TypeError, ValueError):
             text = "Fix the fields above to see what each trial needs."
+        limit = self.document.spec.resources.max_concurrent_trials
+        fits = concurrency(self.document.spec, cluster)
+        if isinstance(limit, int) and fits and limit > fits:
+            text += f" (“Trials at the same time” asks for {limit}; only {fits} fit)"
         never = "never start" in text
         self.fit.setText(("⚠ " if never else "") + text[0].upper() + text[1:] + ".")
         self.fit.setStyleSheet(INVALID_STYLE if never else "color: #2a6;")
+
+
+    def _first_wrong_field(self) -> tuple[str, str] | None:
+        """(label, what is wrong) of the first Workers field whose value is not allowed, checked now (not after
+        the debounced validation) so the summary and the fields never disagree."""
+        for f in catalog.RESOURCE_FIELDS:
+            problem = catalog.field_problem(f, self.document.get(f.path))
+            if problem:
+                return f.label, problem
+        return None
 
 
 def plan_summary(spec, cluster: ClusterInfo | None) -> str:

@@ -201,8 +201,13 @@ class TrialsPanel(QWidget):
     stop_requested = Signal(str)  # trial id: stop it after its current iteration
     evaluate_requested = Signal(str)  # a checkpoint folder: the selected trial's newest
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, model=None):
+        """``model``: the application model (rlstudio.core.appmodel) to follow, with its trial colours; without
+        one, call set_state."""
         super().__init__(parent)
+        self.app_model = model
+        if model is not None:
+            model.run_changed.connect(self._on_app_model_run_changed)
         self.model = TrialsModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -235,10 +240,13 @@ class TrialsPanel(QWidget):
         self.live = False
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
-        self.details.setPlaceholderText("Select a trial that failed to read what went wrong.")
+        # shown once a trial is selected (what went wrong, its hyperparameters): until then the table has the room
+        self.details.setVisible(False)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.view)
         splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 100])
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
@@ -264,13 +272,17 @@ class TrialsPanel(QWidget):
         trial_id = self.selected()
         if trial_id and self.stop_action.isEnabled():
             self.stop_requested.emit(trial_id)
-            self.details.setPlainText(f"Trial {trial_id}: stopping after its current iteration…")
+            self._set_details(f"Trial {trial_id}: stopping after its current iteration…")
 
     def _on_evaluate_triggered(self) -> None:
         trial_id = self.selected()
         trial = self.model.state.trials.get(trial_id) if self.model.state and trial_id else None
         if trial is not None and trial.last_checkpoint:
             self.evaluate_requested.emit(trial.last_checkpoint)
+
+    def _on_app_model_run_changed(self, state) -> None:
+        self.set_state(state, {tid: QColor(self.app_model.colour_of(tid)) for tid in state.trials})
+        self.set_live(self.app_model.running or state.status == "running")
 
     def set_state(self, state, colors: dict[str, QColor] | None = None) -> None:
         selected = self.selected()
@@ -279,6 +291,8 @@ class TrialsPanel(QWidget):
         self.view.setItemDelegateForColumn(progress_column, self.delegate)
         if selected:
             self.select(selected, emit=False)
+        if self.selected() is None:  # another experiment, or the trial is gone: its details with it
+            self.details.setVisible(False)
         self._update_stop_action()
 
     def selected(self) -> str | None:
@@ -306,16 +320,20 @@ class TrialsPanel(QWidget):
             self._show_details(trial_id)
             self.trial_selected.emit(trial_id)
 
+    def _set_details(self, text: str) -> None:
+        self.details.setPlainText(text)
+        self.details.setVisible(True)
+
     def _show_details(self, trial_id: str) -> None:
         trial = self.model.state.trials.get(trial_id) if self.model.state else None
         if trial is None:
             return
         if trial.status == "errored":
             hint = f"What to try: {trial.hint}\n\n" if trial.hint else ""
-            self.details.setPlainText(f"{trial.error}\n\n{hint}{retries(trial)}{trial.traceback or ''}")
+            self._set_details(f"{trial.error}\n\n{hint}{retries(trial)}{trial.traceback or ''}")
         else:
             cfg = ", ".join(f"{k} = {fmt_number(v)}" for k, v in trial.config.items())
             ckpt = trial.last_checkpoint or "none yet"
-            self.details.setPlainText(f"Trial {trial_id}: {status_text(trial)}\n"
+            self._set_details(f"Trial {trial_id}: {status_text(trial)}\n"
                                       f"Hyperparameters: {cfg or '(none searched)'}\nLast checkpoint: {ckpt}\n"
                                       f"{retries(trial)}")

@@ -39,7 +39,8 @@ class TrustBar(QFrame):
         self.modules: list[str] = []
         self.setObjectName("trust-bar")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet("#trust-bar { background: #fff4ce; border: 1px solid #e0c060; }")
+        self.setStyleSheet("#trust-bar { background: #fff4ce; border: 1px solid #e0c060; } "
+                           "#trust-bar QLabel { color: #222; }")  # dark text on the light box in both themes
         self.text = QLabel()
         self.text.setObjectName("trust-text")
         self.text.setWordWrap(True)
