@@ -812,9 +812,9 @@ def test_the_app_submits_a_job_stops_resumes_and_reattaches_after_closing(qtbot,
         assert b"--desktop" in cmdline and jobs_cluster.token.encode() not in cmdline
         assert jobs_cluster.token.encode() in Path(f"/proc/{window.run.pid}/environ").read_bytes()
         qtbot.waitUntil(lambda: window.trials.model.rowCount() == 2, timeout=90000)
-        qtbot.waitUntil(lambda: window.curves._items and all(
-            len(raw.xData if raw.xData is not None else []) >= 2 for raw, _ in window.curves._items.values()),
-                        timeout=60000)
+        qtbot.waitUntil(lambda: len(window.curves.curve_items()) == 2 and all(
+            (window.curves.series(t) is not None and len(window.curves.series(t)[0]) >= 2)
+            for t in window.curves.curve_items()), timeout=60000)
         folder = Path(window.run.folder)
         assert folder.parent == local
         record = cj.JobRecord.load(folder)
