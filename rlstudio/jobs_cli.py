@@ -11,9 +11,12 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rlstudio.core import tokens
-from rlstudio.core.jobs import JobRecord, JobsProblem
+
+if TYPE_CHECKING:  # the commands import it when they run: building the command line stays quick (the app's start)
+    from rlstudio.core.jobs import JobRecord
 
 
 def _err(message: str) -> None:
@@ -93,6 +96,7 @@ def _follow_job(folder: Path, client, record: JobRecord, quiet: bool, stop_on_in
 
 def run(args, folder: Path) -> int:
     """``rlstudio run --jobs``: the local folder exists with the experiment file; submit and follow."""
+    from rlstudio.core.jobs import JobsProblem
     from rlstudio.engine import jobs
 
     try:
@@ -110,6 +114,7 @@ def run(args, folder: Path) -> int:
 
 
 def resume(args, folder: Path) -> int:
+    from rlstudio.core.jobs import JobRecord, JobsProblem
     from rlstudio.engine import jobs
 
     record = JobRecord.load(folder)
@@ -125,6 +130,7 @@ def resume(args, folder: Path) -> int:
 
 
 def cmd_attach(args) -> int:
+    from rlstudio.core.jobs import JobRecord, JobsProblem
     from rlstudio.engine import jobs
 
     folder = Path(args.folder).expanduser().resolve()
@@ -142,6 +148,7 @@ def cmd_attach(args) -> int:
 
 
 def cmd_stop(args) -> int:
+    from rlstudio.core.jobs import JobRecord, JobsProblem
     from rlstudio.engine import jobs
 
     folder = Path(args.folder).expanduser().resolve()

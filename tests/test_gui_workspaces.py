@@ -195,3 +195,20 @@ def test_design_at_first_show_gives_the_editor_the_height(qtbot, window):
     # about a quarter (with the Problems strip folded to one line, Experiments takes its share too: ~31 %)
     qtbot.waitUntil(lambda: bottom.height() < 0.35 * window.height())
     assert window.centralWidget().height() > 0.5 * window.height()
+
+
+def test_compare_and_compress_are_made_when_first_shown_and_work_then(window, qtbot):
+    """The two views nobody sees at start are not built with the window (start-up time, gui/views.py); clicking
+    the Compress tab makes the panel in its dock, and asking for Compare (Experiments ▸ Compare…) makes that one."""
+    from rlstudio.gui.panels.compare import CompareView
+    from rlstudio.gui.panels.compress import CompressPanel
+
+    assert window.views.built("compress") is None and window.views.built("compare") is None
+    window.compress_dock.raise_()  # as a click on its tab does
+    qtbot.waitUntil(lambda: window.views.built("compress") is not None, timeout=5000)
+    panel = window.views.built("compress")
+    assert isinstance(panel, CompressPanel) and window.compress is panel
+    assert window.compress_dock.widget().widget() is panel  # in its scroll area, in the dock
+    assert panel.isVisible()
+    assert window.views.built("compare") is None
+    assert isinstance(window.compare, CompareView) and window.views.built("compare") is window.compare

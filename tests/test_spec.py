@@ -120,3 +120,13 @@ def test_copy_is_independent():
     clone.hyperparameters["lr"]["grid"].append(1.0)
     assert spec.hyperparameters["lr"]["grid"] == [0.001, 0.0001, 0.00001]
     assert isinstance(clone, ExperimentSpec)
+
+
+@pytest.mark.parametrize("text", [p.path.read_text(encoding="utf-8") for p in list_presets()] + [
+    "lr: 1e-4\nx: 1e6\ny: .5\nz: 1_000\nw: 0x10\nv: yes\nn: ~\ns: '1e3'\nt: 2026-12-02\nu: [.inf, -.Inf, .nan]\n"])
+def test_the_fast_yaml_parser_reads_every_file_as_pyyaml_does(text):
+    """Files are parsed with libyaml (start-up reads every preset); it must give exactly PyYAML's data (repr: the
+    same types, and nan compares equal)."""
+    from rlstudio.core import spec as spec_module
+
+    assert repr(spec_module.safe_load(text)) == repr(yaml.load(text, Loader=spec_module.SafeLoader))  # noqa: S506

@@ -48,10 +48,11 @@ def shutdown(window, then=None) -> None:
     window.env_panel.stop()
     window.run.stop_following()
     window.best_card.shutdown()
-    window.compress.shutdown()
     window.evaluation.shutdown()
     window.rollout.shutdown()
-    window.compare.shutdown()
+    for lazy in ("compress", "compare"):  # made only if they were ever shown
+        if window.views.built(lazy) is not None:
+            window.views.built(lazy).shutdown()
     window.run.discard_warm()
     window.document.stop()
     window.tasks.shutdown()

@@ -44,6 +44,7 @@ class MainWindow(QMainWindow):
         self.attach_to_live_runs = False
         self.model = AppModel()
         self.tasks = TaskRunner(self)
+        self.tasks.hold_until_event_loop()  # the window first: the views' background work starts once it is shown
         self.session = SessionController(self.tasks, parent=self)
         self.document = ExperimentDocument(self.tasks, self)
         self.run = RunController(self)
@@ -121,6 +122,16 @@ class MainWindow(QMainWindow):
         if self.model.read_only:
             name = f"{Path(self.model.source_folder).name} (read-only)"
         self.setWindowTitle(f"{'*' if self.document.dirty else ''}{name} — RL Studio")
+
+    @property
+    def compare(self):
+        """The Compare view (made on first use: ``gui/views.py``)."""
+        return self.views.lazy["compare"].get()
+
+    @property
+    def compress(self):
+        """The Compress panel (made on first use: ``gui/views.py``)."""
+        return self.views.lazy["compress"].get()
 
     @property
     def start_reason(self) -> str:

@@ -4,6 +4,10 @@ Watch, Compress, Compare). The run's state reaches them through the model, never
 
 The views are set as attributes of the window too (``window.curves``, ``window.trials_dock``…): the window's
 public face, which tests, demo mode and the screenshot script use.
+
+Two views nobody sees at start are built the first time they are shown or asked for (:class:`LazyView`): Compare
+and Compress. Together with their imports (Compare reads experiments through ``core.report``) they were ~120 ms of
+the window's start-up on this machine, for panels most sessions never open.
 """
 
 from __future__ import annotations
@@ -14,8 +18,6 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QTabWidget,
 from rlstudio.core.appmodel import AppModel
 from rlstudio.gui.forms import FocusHelp
 from rlstudio.gui.panels.cluster import ClusterPanel
-from rlstudio.gui.panels.compare import CompareView
-from rlstudio.gui.panels.compress import CompressPanel
 from rlstudio.gui.panels.curves import CurvesPanel
 from rlstudio.gui.panels.evaluation import EvaluationWidget
 from rlstudio.gui.panels.experiments import ExperimentsPanel
@@ -66,6 +68,27 @@ class WrappingScrollArea(QScrollArea):
             self._fit()
         return False
 
+class LazyView(QObject):
+    """A dock whose panel is made the first time the dock is shown (its tab clicked, the View menu) or the panel is
+    asked for (``get()``: Compare…, Compress…). Until then the dock holds an empty placeholder."""
+
+    def __init__(self, parent: QObject, dock: QDockWidget, make, scroll: bool):
+        super().__init__(parent)
+        self.dock, self._make, self._scroll = dock, make, scroll
+        self.panel: QWidget | None = None
+        dock.visibilityChanged.connect(self._on_dock_visibility_changed)
+
+    def get(self) -> QWidget:
+        if self.panel is None:
+            self.panel = self._make()
+            self.dock.setWidget(WrappingScrollArea(self.panel) if self._scroll else self.panel)
+        return self.panel
+
+    def _on_dock_visibility_changed(self, visible: bool) -> None:
+        if visible:
+            self.get()
+
+
 class Views(QObject):
     def __init__(self, window: QMainWindow, model: AppModel, document, tasks, storage):
         super().__init__(window)
@@ -80,7 +103,6 @@ class Views(QObject):
         w.run_view = RunLogView(m)
         w.trials, w.curves = TrialsPanel(model=m), CurvesPanel(model=m)
         w.experiments = ExperimentsPanel(tasks, storage)
-        w.compare = CompareView(tasks)
         w.cluster = ClusterPanel(model=m)
         w.best_card, w.parallel = BestTrialCard(model=m), ParallelCoordinates(model=m)
         w.evaluation = EvaluationWidget()
@@ -89,7 +111,6 @@ class Views(QObject):
         w.results.addTab(w.best_card, "Best trial")
         w.results.addTab(w.parallel, "Hyperparameters vs return")
         w.results.addTab(w.evaluation, "Evaluation")
-        w.compress = CompressPanel()
         w.rollout = RolloutPanel(model=m)
         w.help_dock = self._dock("Help", w.help, "help", R)
         w.problems_dock = self._dock("Problems", w.problems, "problems", B)
@@ -97,16 +118,18 @@ class Views(QObject):
         w.trials_dock = self._dock("Trials", w.trials, "trials", B)
         w.curves_dock = self._dock("Curves", w.curves, "curves", R)
         w.experiments_dock = self._dock("Experiments", w.experiments, "experiments", B)
-        w.compare_dock = self._dock("Compare", w.compare, "compare", B, scroll=True)
+        w.compare_dock = self._dock("Compare", QWidget(), "compare", B)
         w.results_dock = self._dock("Results", w.results, "results", B, scroll=True)
         w.cluster_dock = self._dock("Cluster", w.cluster, "cluster", R)
-        w.compress_dock = self._dock("Compress", w.compress, "compress", B, scroll=True)
+        w.compress_dock = self._dock("Compress", QWidget(), "compress", B)
         w.rollout_dock = self._dock("Rollouts", w.rollout, "rollouts", R)
         for dock in (w.run_dock, w.trials_dock, w.experiments_dock, w.compare_dock, w.results_dock, w.compress_dock):
             w.tabifyDockWidget(w.problems_dock, dock)
         for dock in (w.curves_dock, w.cluster_dock, w.rollout_dock):
             w.tabifyDockWidget(w.help_dock, dock)
         w.compare_dock.hide()  # until Compare… (or the last session's layout) shows it
+        self.lazy = {"compare": LazyView(self, w.compare_dock, lambda: _compare_view(tasks), scroll=True),
+                     "compress": LazyView(self, w.compress_dock, _compress_panel, scroll=True)}
         #: in the View menu's order
         self.docks = [w.help_dock, w.problems_dock, w.run_dock, w.trials_dock, w.curves_dock, w.experiments_dock,
                       w.compare_dock, w.results_dock, w.cluster_dock, w.compress_dock, w.rollout_dock]
@@ -114,6 +137,10 @@ class Views(QObject):
         w.problems_dock.raise_()
         w.help_dock.raise_()
         self._connect()
+
+    def built(self, name: str) -> QWidget | None:
+        """The lazily made view ``name`` ("compare", "compress") if it has been made, else None."""
+        return self.lazy[name].panel
 
     def _dock(self, title: str, widget: QWidget, name: str, area, scroll: bool = False) -> QDockWidget:
         dock = QDockWidget(title, self.window)
@@ -205,3 +232,15 @@ class Views(QObject):
         if trial_id:
             self.show_dock(self.window.rollout_dock)
             self.window.rollout.show_trial(trial_id)
+
+
+def _compare_view(tasks) -> QWidget:
+    from rlstudio.gui.panels.compare import CompareView
+
+    return CompareView(tasks)
+
+
+def _compress_panel() -> QWidget:
+    from rlstudio.gui.panels.compress import CompressPanel
+
+    return CompressPanel()

@@ -11,7 +11,7 @@ import logging
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,20 @@ class TaskRunner(QObject):
         self._latest: dict[str, Task] = {}
         self._live: set[Task] = set()
         self._closed = False
+        self._held: list[_Runnable] | None = None
+
+    def hold_until_event_loop(self) -> None:
+        """Tasks submitted from now until the event loop's first turn start then, not at once: while the window is
+        being built (validating its file, scanning the environment registry and the experiments), a worker
+        thread only takes the GIL from the GUI thread, and the window would appear later for it."""
+        if self._held is None:
+            self._held = []
+            QTimer.singleShot(0, self._release)
+
+    def _release(self) -> None:
+        held, self._held = self._held or [], None
+        for runnable in held:
+            self.pool.start(runnable)
 
     def submit(self, fn: Callable, *args: Any, key: str | None = None, **kwargs: Any) -> Task:
         task = Task(key)
@@ -78,7 +92,11 @@ class TaskRunner(QObject):
                 previous.cancel()
             self._latest[key] = task
         self._live.add(task)  # keep the Python object alive until its result is delivered
-        self.pool.start(_Runnable(self._relay, task, fn, args, kwargs))
+        runnable = _Runnable(self._relay, task, fn, args, kwargs)
+        if self._held is not None:
+            self._held.append(runnable)
+        else:
+            self.pool.start(runnable)
         return task
 
     def _current(self, task: Task) -> bool:
@@ -100,5 +118,6 @@ class TaskRunner(QObject):
         self._closed = True
         for task in self._latest.values():
             task.cancel()
+        self._held = None
         self.pool.clear()
         return self.pool.waitForDone(timeout_ms)

@@ -87,6 +87,7 @@ class HyperparameterTable(QWidget):
         super().__init__(parent)
         self.document = document
         self.rows: list[tuple[str, catalog.Param | None]] = []
+        self._built_for: tuple | None = None  # (algorithm, row names) the rows' widgets were made for
         self.advanced = QCheckBox("Show advanced options")
         self.advanced.setToolTip("Options most experiments leave at their defaults.")
         self.advanced.toggled.connect(self._apply_visibility)
@@ -172,7 +173,11 @@ class HyperparameterTable(QWidget):
             elif name not in known:
                 rows.append((name, None))
         rows += [(name, None) for name in self.added if name not in {n for n, _ in rows}]
-        self.rows = rows
+        built_for = (info.name if info else None, [n for n, _ in rows])
+        if built_for == self._built_for and rows == self.rows:
+            self.refresh()  # the same rows (a file with the same algorithm and options): only the values change
+            return
+        self.rows, self._built_for = rows, built_for
         self._fill_add_option(info, {n for n, _ in rows})
         self.table.setRowCount(len(rows))
         for r, (name, param) in enumerate(rows):
