@@ -190,6 +190,7 @@ def test_the_panel_module_keeps_torch_and_ray_out_of_the_gui_process():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.ray  # real RLlib in this process and in the child: the slow kind, kept out of the quick loop
 def test_a_real_compression_end_to_end(qtbot, tmp_path):
     """The real command on a small (untrained) RLlib module: the panel shows what `rlstudio optimize` measured."""
     import gymnasium as gym

@@ -89,6 +89,7 @@ def test_missing_half_written_and_foreign_checkpoints_keep_the_previous_policy(w
     assert worker.proc.poll() is None
 
 
+@pytest.mark.ray  # builds and plays a real RLlib module: the slow kind, kept out of the quick loop
 def test_pendulum_actions_are_mapped_back_to_the_action_range(worker, pendulum_module):
     from rlstudio.engine.policy import Policy
 
