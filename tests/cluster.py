@@ -194,3 +194,15 @@ class TwoNodeCluster:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def wait_for(predicate, timeout, what):
+    """``predicate()``'s first true value, polled every 0.3 s for up to ``timeout`` seconds (then the test fails,
+    naming ``what``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")

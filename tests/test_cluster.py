@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster import TwoNodeCluster, free_port
+from cluster import TwoNodeCluster, free_port, wait_for
 from conftest import run_cli
 from rlstudio.core.events import ExperimentState, read_events
 from test_engine import SMALL, only_folder, results_by_trial, write_spec
@@ -40,16 +40,6 @@ def started_nodes(folder) -> dict[str, str]:
         if e["event"] == "trial_started":
             out[e["trial_id"]] = e.get("node_id")
     return out
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_validate_address_checks_each_trial_against_the_real_nodes(tmp_path, two_nodes):

@@ -8,6 +8,7 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 
 from rlstudio.core.presets import presets_dir
 from rlstudio.core.spec import load_spec, save_spec
+from window_helpers import close_window, ready_window
 
 pytestmark = pytest.mark.gui
 
@@ -16,32 +17,15 @@ RECORDED = Path(__file__).parent / "data" / "two_trials_stopped_resumed.jsonl"
 
 @pytest.fixture
 def window(qtbot, monkeypatch, tmp_path):
-    from PySide6.QtWidgets import QMessageBox
-
-    from rlstudio.core.validation import ClusterInfo
-    from rlstudio.gui.main_window import MainWindow
-
     past = tmp_path / "runs" / "acrobot-20261124-101826"
     past.mkdir(parents=True)
     (past / "events.jsonl").write_text(RECORDED.read_text())
     save_spec(load_spec(presets_dir() / "acrobot-ppo-asha.yaml"), past / "experiment.yaml")
     monkeypatch.setenv("RLSTUDIO_STORAGE", str(tmp_path / "runs"))
-    monkeypatch.setattr(MainWindow, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard)
-    w = MainWindow(start_session=False, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    started = []
-    monkeypatch.setattr(w.run, "start", lambda spec, *a, **k: started.append(spec.copy()))
-    w.started, w.past = started, past
-    w.session.state = "ready"
-    w.session.state_changed.emit("ready", "Ray session: ready")
-    w.document.set_spec(load_spec(presets_dir() / "cartpole-fast.yaml"), None)
-    w.document.set_cluster(ClusterInfo(2))
-    qtbot.waitUntil(lambda: w.document.checked and w.start_action.isEnabled(), timeout=20000)
+    w = ready_window(qtbot, monkeypatch, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    w.past = past
     yield w
-    w.document.dirty = False
-    w.session.state = "stopped"
-    w.close()
+    close_window(w)
     assert w.tasks.pool.activeThreadCount() == 0
 
 

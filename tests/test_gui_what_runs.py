@@ -4,38 +4,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 
-from rlstudio.core.presets import presets_dir
-from rlstudio.core.spec import load_spec
+from window_helpers import close_window, ready_window
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
-    from rlstudio.core.validation import ClusterInfo
-    from rlstudio.gui.main_window import MainWindow
-
-    monkeypatch.setattr(MainWindow, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard)
-    w = MainWindow(start_session=False)
-    qtbot.addWidget(w)
-    w.show()
-    started = []
-    # the bridge's start is the boundary: record the spec it was given instead of starting a runner
-    monkeypatch.setattr(w.run, "start", lambda spec, *a, **k: started.append(spec.copy()))
-    w.started = started
-    w.session.state = "ready"  # no Ray in this quick test: Start is allowed as soon as the form is valid
-    w.session.state_changed.emit("ready", "Ray session: ready")
-    w.document.set_spec(load_spec(presets_dir() / "cartpole-fast.yaml"), None)
-    w.document.set_cluster(ClusterInfo(2))
-    qtbot.waitUntil(lambda: w.document.checked, timeout=20000)
+def window(qtbot, monkeypatch, tmp_path):
+    w = ready_window(qtbot, monkeypatch, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     yield w
-    w.document.dirty = False
-    w.session.state = "stopped"
-    w.close()
+    close_window(w)
     assert w.tasks.pool.activeThreadCount() == 0
 
 

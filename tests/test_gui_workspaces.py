@@ -7,37 +7,16 @@ from PySide6.QtWidgets import QToolBar, QToolButton
 
 from rlstudio.core.presets import presets_dir
 from rlstudio.core.spec import load_spec
+from window_helpers import close_window, fake_start, ready_window
 
 pytestmark = pytest.mark.gui
 
 
-def fake_start(window, monkeypatch):
-    started = []
-    monkeypatch.setattr(window.run, "start", lambda spec, *a, **k: started.append(spec.copy()))
-    window.started = started
-    window.session.state = "ready"  # no Ray: Start is allowed as soon as the form is valid
-    window.session.state_changed.emit("ready", "Ray session: ready")
-
-
 @pytest.fixture
 def window(qtbot, monkeypatch, tmp_path):
-    from PySide6.QtWidgets import QMessageBox
-
-    from rlstudio.core.validation import ClusterInfo
-    from rlstudio.gui.main_window import MainWindow
-
-    monkeypatch.setattr(MainWindow, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard)
-    w = MainWindow(start_session=False, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    fake_start(w, monkeypatch)
-    w.document.set_spec(load_spec(presets_dir() / "cartpole-fast.yaml"), None)
-    w.document.set_cluster(ClusterInfo(2))
-    qtbot.waitUntil(lambda: w.document.checked and w.start_action.isEnabled(), timeout=20000)
+    w = ready_window(qtbot, monkeypatch, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     yield w
-    w.document.dirty = False
-    w.session.state = "stopped"
-    w.close()
+    close_window(w)
     assert w.tasks.pool.activeThreadCount() == 0
 
 

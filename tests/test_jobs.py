@@ -19,6 +19,7 @@ from rlstudio.core import jobs as cj
 from rlstudio.core import tokens
 from rlstudio.core.events import EVENT_LINE_PREFIX, EventWriter, read_events
 from rlstudio.core.spec import load_spec
+from cluster import wait_for
 from test_engine import SMALL, only_folder, results_by_trial, write_spec
 
 
@@ -544,16 +545,6 @@ def jobs_cluster():
     cluster.close()
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def cli(*args, env):
     return subprocess.Popen([sys.executable, "-m", "rlstudio", *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **env}, start_new_session=True)
@@ -589,6 +580,16 @@ def stop_job(folder: Path, env: dict) -> None:
     assert "stopped" in stop.stdout
 
 
+def stop_and_finish(run: subprocess.Popen, folder: Path, env: dict) -> list[dict]:
+    """``rlstudio stop`` on a job's folder: its ``rlstudio run`` ends with 3 and the log with a resumable stop."""
+    stop_job(folder, env)
+    out, err = finish(run)
+    assert run.returncode == 3, out + err
+    events = read_events(folder)
+    assert events[-1]["event"] == "experiment_stopped" and events[-1]["resumable"], events[-1]
+    return events
+
+
 @pytest.mark.ray
 def test_a_grid_runs_as_a_job_stops_resumes_and_reattaches(tmp_path, jobs_cluster):
     env = {"RLSTUDIO_RAY_TOKEN": jobs_cluster.token}
@@ -600,14 +601,10 @@ def test_a_grid_runs_as_a_job_stops_resumes_and_reattaches(tmp_path, jobs_cluste
         record = cj.JobRecord.load(folder)
         remote = Path(record.remote_folder)
         assert remote.parent == shared and remote != folder and (remote / "events.jsonl").exists()
-        stop_job(folder, env)
-        out, err = finish(run)
+        events = stop_and_finish(run, folder, env)
     finally:
         if run.poll() is None:
             run.kill()
-    assert run.returncode == 3, out + err
-    events = read_events(folder)
-    assert events[-1]["event"] == "experiment_stopped" and events[-1]["resumable"]
     before = {t: max(r["iteration"] for r in rs) for t, rs in results_by_trial(folder).items()}
     assert all(it < 20 for it in before.values()), before
 
@@ -673,15 +670,11 @@ def test_a_grid_on_s3_storage_stops_resumes_and_its_checkpoints_are_fetched_and_
         folder, first_result_s = first_results(local, started)
         record = cj.JobRecord.load(folder)
         assert record.remote_folder == cj.uri_join(storage, folder.name)
-        stop_job(folder, env)
-        out, err = finish(run)
+        events = stop_and_finish(run, folder, env)
+        stopped_s = time.monotonic() - started
     finally:
         if run.poll() is None:
             run.kill()
-    assert run.returncode == 3, out + err
-    stopped_s = time.monotonic() - started
-    events = read_events(folder)
-    assert events[-1]["event"] == "experiment_stopped" and events[-1]["resumable"], events[-1]
     before = {t: max(r["iteration"] for r in rs) for t, rs in results_by_trial(folder).items()}
     assert len(before) == 2 and all(it < 10 for it in before.values()), before
     prefix = f"e2e/{folder.name}"

@@ -18,6 +18,9 @@ calls ``then()`` when the child and its tree are gone. Process trees, liveness a
 The runner is one too (``new_session=True``, output to its ``runner.log``): in its own session it may be left
 running when the app closes (:meth:`ChildProcess.detach`), and a runner started by an earlier app is followed by
 its PID alone (:meth:`ChildProcess.adopt`).
+
+One module of ~410 lines, on purpose: reading (pipes, framing, EOF) and ending (grace, TERM, KILL over the tree,
+detach, adopt) share the child's state and its two timers; split in two, each half would reach into the other's.
 """
 
 from __future__ import annotations
