@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from rlstudio.core.events import read_events  # noqa: E402
 from rlstudio.core.spec import ExperimentSpec  # noqa: E402
-from rlstudio.core.folder import new_experiment_folder  # noqa: E402
+from rlstudio.core.folder import LOG_FILE, new_experiment_folder  # noqa: E402
 
 
 def timings(folder: Path, started: float, code: int, target: float | None) -> dict:
@@ -32,15 +32,22 @@ def timings(folder: Path, started: float, code: int, target: float | None) -> di
             "timesteps": results[-1]["timesteps"] if results else None, "folder": str(folder)}
 
 
-def run_engine(spec: ExperimentSpec, address: str, storage: Path, target: float | None = None) -> dict:
-    """Start the engine's runner (the same process the CLI and the GUI start) attached to ``address``; return
-    seconds from the start to the first result, to the first result with return >= target, and to its exit."""
+def start_runner(spec: ExperimentSpec, address: str, storage: Path) -> tuple[Path, float, int]:
+    """Run the engine's runner (the same command the CLI and the GUI start, ``runner_argv``) attached to
+    ``address`` on a new experiment folder, to its end: (the folder, when it was started, its exit code)."""
+    from rlstudio.engine.runner import runner_argv
+
     folder = new_experiment_folder(spec, storage)
     started = time.time()
-    with open(folder / "runner.log", "wb") as log:
-        code = subprocess.call([sys.executable, "-m", "rlstudio.engine.runner", str(folder), "--address", address],
-                               stdout=log, stderr=subprocess.STDOUT)
-    return timings(folder, started, code, target)
+    with open(folder / LOG_FILE, "wb") as log:
+        code = subprocess.call(runner_argv(folder, address), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    return folder, started, code
+
+
+def run_engine(spec: ExperimentSpec, address: str, storage: Path, target: float | None = None) -> dict:
+    """Start the engine's runner attached to ``address``; return seconds from the start to the first result, to
+    the first result with return >= target, and to its exit."""
+    return timings(*start_runner(spec, address, storage), target)
 
 
 def run_engine_warm(spec: ExperimentSpec, host, storage: Path, target: float | None = None,

@@ -44,12 +44,10 @@ import sys
 import time
 from pathlib import Path
 
-from _common import ROOT, median, print_figures, temp_storage
+from _common import ROOT, median, print_figures, start_runner, temp_storage
 
 from rlstudio.core.events import read_events
 from rlstudio.core.spec import load_spec
-from rlstudio.engine.runner import runner_argv
-from rlstudio.core.folder import new_experiment_folder
 
 WINDOW = 20
 LOCK_GAP_S = 10.0  # after a seed, the others waiting for --lock get their turn before the next seed
@@ -70,10 +68,7 @@ def run_rlstudio(algorithm: str, seed: int, address: str, storage: Path, budget:
     spec.stop.timesteps = budget
     spec.stop.time_s = time_limit
     spec.ray.address = address
-    folder = new_experiment_folder(spec, storage)
-    started = time.time()
-    with open(folder / "runner.log", "wb") as log:
-        code = subprocess.call(runner_argv(folder, address), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    folder, started, code = start_runner(spec, address, storage)
     exit_s = time.time() - started
     rows = [e for e in read_events(folder) if e["event"] == "trial_result"]
     solved = next((r for r in rows if (r.get("return_episodes") or 0) >= WINDOW

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import time
 from pathlib import Path
 
-from _common import ROOT, print_figures, temp_storage
+from _common import ROOT, print_figures, start_runner, temp_storage
 
 from rlstudio.core.events import read_events
-from rlstudio.core.folder import new_experiment_folder
 from rlstudio.core.spec import load_spec
-from rlstudio.engine.runner import runner_argv
 
 EXAMPLES_DIR = ROOT / "bench" / "rllib_examples"
 EXAMPLES = ["ppo_cartpole", "dqn_cartpole", "sac_pendulum", "appo_cartpole", "ppo_pendulum"]
@@ -42,10 +39,7 @@ def run_example(name: str, address: str, storage: Path, budget_scale: float, tim
         spec.stop.timesteps = int(budget * budget_scale)
     spec.stop.time_s = time_limit
     spec.ray.address = address
-    folder = new_experiment_folder(spec, storage)
-    started = time.time()
-    with open(folder / "runner.log", "wb") as log:
-        code = subprocess.call(runner_argv(folder, address), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    folder, started, code = start_runner(spec, address, storage)
     rows = [e for e in read_events(folder) if e["event"] == "trial_result"]
     passed = next((r for r in rows if (r.get("return_episodes") or 0) >= window
                    and r.get("return_window") is not None and r["return_window"] >= target

@@ -50,9 +50,9 @@ def shutdown(window, then=None) -> None:
     window.best_card.shutdown()
     window.evaluation.shutdown()
     window.rollout.shutdown()
-    for lazy in ("compress", "compare"):  # made only if they were ever shown
-        if window.views.built(lazy) is not None:
-            window.views.built(lazy).shutdown()
+    for panel in (window.views.built("compress"), window.views.built("compare")):  # made if ever shown
+        if panel is not None:
+            panel.shutdown()
     window.run.discard_warm()
     window.document.stop()
     window.tasks.shutdown()
