@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -99,41 +98,6 @@ def test_small_grid_run_is_fully_described_by_its_event_log(tmp_path, ray_sessio
     assert "final_model_saved" in kinds and "evaluated" in kinds
 
 
-def test_sigint_then_resume_continues_without_losing_or_repeating_results(tmp_path, ray_session):
-    data = {**SMALL, "stop": {"iterations": 30}, "checkpoint": {"every": 2, "at_end": True}}
-    spec = write_spec(tmp_path, data)
-    storage = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-m", "rlstudio", "run", str(spec), "--storage", str(storage),
-                             "--address", ray_session.address], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    deadline = time.monotonic() + 180
-    folder = None
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        if storage.exists() and any(storage.iterdir()):
-            folder = only_folder(storage)
-            if sum(len(r) for r in results_by_trial(folder).values()) >= 10:
-                break
-    assert folder is not None
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 3, out + err
-    assert "rlstudio resume" in out
-    before = results_by_trial(folder)
-    assert 0 < max(len(r) for r in before.values()) < 30
-    assert read_events(folder)[-1]["event"] == "experiment_stopped"
-
-    resumed = run_cli("resume", folder, "--address", ray_session.address)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    after = results_by_trial(folder)
-    for tid, rows in after.items():
-        assert [r["iteration"] for r in rows] == list(range(1, 31)), tid
-        assert rows[: len(before[tid])] == before[tid]  # what was logged before stays as it was
-    kinds = [e["event"] for e in read_events(folder)]
-    assert kinds.count("experiment_resumed") == 1 and kinds[-1] == "experiment_finished"
-    assert kinds.count("trial_resumed") == 2
-
-
 def test_one_trial_stopped_on_request_while_the_other_reaches_its_criterion(tmp_path, ray_session):
     from rlstudio.core.events import request_trial_stop
 
@@ -207,7 +171,6 @@ def test_exported_script_runs_the_same_experiment(tmp_path):
 # neither to show the algorithm runs (APPO's iteration still waits for 100 steps from its remote env runner; DQN
 # still learns: it starts after 32 steps)
 @pytest.mark.parametrize("algorithm,env,hyperparameters", [
-    ("PPO", "CartPole-v1", {"train_batch_size": 128, "minibatch_size": 64, "num_epochs": 1}),
     ("APPO", "CartPole-v1", {"train_batch_size": 128, "min_time_s_per_iteration": 1,
                              "min_sample_timesteps_per_iteration": 100}),
     ("DQN", "CartPole-v1", {"num_steps_sampled_before_learning_starts": 32,

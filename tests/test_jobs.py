@@ -590,66 +590,6 @@ def stop_and_finish(run: subprocess.Popen, folder: Path, env: dict) -> list[dict
     return events
 
 
-@pytest.mark.ray
-def test_a_grid_runs_as_a_job_stops_resumes_and_reattaches(tmp_path, jobs_cluster):
-    env = {"RLSTUDIO_RAY_TOKEN": jobs_cluster.token}
-    spec = write_spec(tmp_path, GRID2)
-    local, shared = tmp_path / "desktop", tmp_path / "cluster-storage"
-    run, started = submit(spec, jobs_cluster, shared, local, env)
-    try:
-        folder, first_result_s = first_results(local, started)
-        record = cj.JobRecord.load(folder)
-        remote = Path(record.remote_folder)
-        assert remote.parent == shared and remote != folder and (remote / "events.jsonl").exists()
-        events = stop_and_finish(run, folder, env)
-    finally:
-        if run.poll() is None:
-            run.kill()
-    before = {t: max(r["iteration"] for r in rs) for t, rs in results_by_trial(folder).items()}
-    assert all(it < 20 for it in before.values()), before
-
-    # Resume submits a job that restores; the desktop process goes away mid-run (the job goes on) ...
-    resume = cli("resume", folder, "--quiet", env=env)
-    try:
-        wait_for(lambda: any(e["event"] == "experiment_resumed" for e in read_events(folder)), 120, "resumed")
-        os.killpg(resume.pid, signal.SIGKILL)
-        resume.communicate()
-    finally:
-        if resume.poll() is None:
-            resume.kill()
-    record = cj.JobRecord.load(folder)
-    assert len(record.jobs) == 2 and record.jobs[1]["resume"]
-    # ... and re-attaching follows it to the end, each event once
-    attach = subprocess.run([sys.executable, "-m", "rlstudio", "attach", folder], capture_output=True, text=True,
-                            env={**os.environ, **env}, timeout=240)
-    assert attach.returncode == 0, attach.stdout + attach.stderr
-    events = read_events(folder)
-    assert events[-1]["event"] == "experiment_finished" and events[-1]["status"] == "completed", events[-1]
-    results = results_by_trial(folder)
-    assert len(results) == 2
-    for tid, rows in results.items():
-        iterations = [r["iteration"] for r in rows]
-        assert iterations == sorted(set(iterations)) and iterations[-1] == 20, (tid, iterations)
-    assert [e["event"] for e in events] == [e["event"] for e in read_events(remote)]  # the same log on both sides
-
-    # checkpoints for Watch / Evaluate / Compress are fetched on demand from the cluster's storage
-    # (the local log names them where they will be: in the local folder's from-cluster/)
-    checkpoint = [e for e in events if e["event"] == "checkpoint_saved"][-1]["path"]
-    assert checkpoint.startswith(str(folder / cj.FETCHED_DIR)) and not Path(checkpoint).exists()
-    assert [e for e in read_events(remote) if e["event"] == "checkpoint_saved"][-1]["path"].startswith(str(remote))
-    local_copy = Path(cj.local_checkpoint(folder, checkpoint))
-    assert local_copy == Path(checkpoint)
-    assert (local_copy / "learner_group" / "learner" / "rl_module" / "default_policy").is_dir()
-    assert cj.local_checkpoint(folder, checkpoint) == str(local_copy)  # once
-
-    # the token went nowhere: not in the local folder, not in the cluster's folder
-    for root in (folder, remote):
-        for path in root.rglob("*"):
-            if path.is_file() and path.stat().st_size < 5_000_000:
-                assert jobs_cluster.token.encode() not in path.read_bytes(), path
-    print(f"both trials' first results on the desktop {first_result_s:.1f} s after `rlstudio run --jobs`")
-
-
 GRID_S3 = {**SMALL, "name": "jobs-s3", "stop": {"iterations": 10}, "checkpoint": {"every": 1, "at_end": True}}
 
 
@@ -659,7 +599,8 @@ def test_a_grid_on_s3_storage_stops_resumes_and_its_checkpoints_are_fetched_and_
     """Storage on the cluster given as an s3:// URI (a real S3 server, moto's): Tune keeps its state and
     checkpoints in the bucket, the runner works in a scratch folder on the job's node; the desktop mirrors the log
     with checkpoints named under from-cluster/; Stop → Resume restores from the bucket with the desktop's log and
-    runs every iteration once; the log lands next to Tune's state; `rlstudio evaluate` fetches the best checkpoint
+    runs every iteration once, also when the desktop process that resumed it is killed and `rlstudio attach`
+    follows the job to its end; the log lands next to Tune's state; `rlstudio evaluate` fetches the best checkpoint
     from the bucket; neither the token nor the AWS secret is written anywhere."""
     env = {"RLSTUDIO_RAY_TOKEN": jobs_cluster.token, **s3.env}
     storage = s3.uri("e2e")
@@ -684,10 +625,22 @@ def test_a_grid_on_s3_storage_stops_resumes_and_its_checkpoints_are_fetched_and_
     scratch = sorted(Path(tempfile.gettempdir()).glob(f"rlstudio-{folder.name}-*"))
     assert scratch == [], scratch  # the job's scratch folder on its node went with the job
 
-    # Resume: a new job restores Tune from the bucket and continues the desktop's log (it carries it)
-    resume = subprocess.run([sys.executable, "-m", "rlstudio", "resume", folder, "--quiet"], capture_output=True,
-                            text=True, env={**os.environ, **env}, timeout=240, stdin=subprocess.DEVNULL)
-    assert resume.returncode == 0, resume.stdout + resume.stderr
+    # Resume: a new job restores Tune from the bucket and continues the desktop's log (it carries it); the
+    # desktop process goes away mid-run (the job goes on) ...
+    resume = cli("resume", folder, "--quiet", env=env)
+    try:
+        wait_for(lambda: any(e["event"] == "experiment_resumed" for e in read_events(folder)), 120, "resumed")
+        os.killpg(resume.pid, signal.SIGKILL)
+        resume.communicate()
+    finally:
+        if resume.poll() is None:
+            resume.kill()
+    record = cj.JobRecord.load(folder)
+    assert len(record.jobs) == 2 and record.jobs[1]["resume"]
+    # ... and re-attaching follows it to the end, each event once
+    attach = subprocess.run([sys.executable, "-m", "rlstudio", "attach", folder], capture_output=True, text=True,
+                            env={**os.environ, **env}, timeout=240, stdin=subprocess.DEVNULL)
+    assert attach.returncode == 0, attach.stdout + attach.stderr
     finished_s = time.monotonic() - started
     events = read_events(folder)
     assert events[-1]["event"] == "experiment_finished" and events[-1]["status"] == "completed", events[-1]
