@@ -551,8 +551,9 @@ def serve(address: str, token: str | None) -> int:
 
     from rlstudio.engine.session import RaySession
 
+    session = RaySession(address, token=token)
     try:
-        RaySession(address, token=token).start()
+        session.start()
         if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1":  # the app's own local session
             from rlstudio.engine.session import prestart_workers
 
@@ -564,10 +565,12 @@ def serve(address: str, token: str | None) -> int:
         from rlstudio.engine import build  # noqa: F401
     except Exception as exc:  # noqa: BLE001
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        session.shutdown()
         return EXIT_FAILED
     print(json.dumps({"ready": True, "pid": os.getpid()}), flush=True)
     line = sys.stdin.readline()
     if not line.strip():
+        session.shutdown()
         return EXIT_OK  # the app closed (or changed sessions) before using us
     request = json.loads(line)
     folder = Path(request["folder"])
@@ -617,4 +620,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_code = main()
+    # The run is over and the driver has left Ray (RaySession.shutdown in run()); what the interpreter's own
+    # teardown would still do (finalizers of torch, Ray and Tune modules, their atexit hooks) took 0.8-1.0 s per
+    # run, which every front end waited for before it could call the run finished.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(exit_code)
