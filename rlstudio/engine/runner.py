@@ -620,11 +620,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    exit_code = main()
-    # The run is over and the driver has left Ray (RaySession.shutdown in run()); what the interpreter's own
-    # teardown would still do (finalizers of torch, Ray and Tune modules, their atexit hooks) took 0.8-1.0 s per
-    # run, which every front end waited for before it could call the run finished.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    logging.shutdown()
-    os._exit(exit_code)
+    from rlstudio.engine.procs import exit_now
+
+    exit_now(main())  # main() has left Ray: the interpreter's teardown would only delay the exit

@@ -628,4 +628,4 @@ def _other_drivers() -> list[int]:
 
 
 if __name__ == "__main__":
-    raise SystemExit(_host_main(sys.argv[1:]))
+    procs.exit_now(_host_main(sys.argv[1:]))  # it has left Ray (or ended its cluster) on every path
