@@ -64,6 +64,38 @@ def test_every_family_is_listed_with_what_to_install_when_missing(monkeypatch):
     assert registry["ALE/Pong-v5"].entry_point.startswith("ale_py")
 
 
+_LISTING = """
+import json, sys
+from rlstudio.core import catalog
+registry = catalog.env_registry()
+print(json.dumps({"imported": "ale_py" in sys.modules,
+                  "atari": {k: [v.entry_point, v.max_episode_steps] for k, v in registry.items() if v.family == "atari"}}))
+"""
+_IMPORTED = """
+import json, gymnasium, ale_py
+gymnasium.register_envs(ale_py)
+print(json.dumps({k: [s.entry_point, s.max_episode_steps] for k, s in gymnasium.envs.registry.items()
+                  if isinstance(s.entry_point, str) and s.entry_point.startswith("ale_py")}))
+"""
+
+
+def test_atari_ids_are_listed_without_importing_ale_py_into_the_apps_process(tmp_path):
+    """The app lists (and checks) every ALE id without importing ale-py, read once in a child and cached: the
+    same ids as importing it gives, ale-py kept out of the process on the first launch and on the next."""
+    import subprocess
+
+    env = {**os.environ, "RLSTUDIO_CONFIG_DIR": str(tmp_path)}
+    expected = json.loads(subprocess.run([sys.executable, "-c", _IMPORTED], capture_output=True, text=True,
+                                         check=True, env=env).stdout)
+    assert len(expected) > 100 and "ALE/Pong-v5" in expected
+    for launch in ("first", "next"):
+        out = json.loads(subprocess.run([sys.executable, "-W", "error", "-c", _LISTING], capture_output=True,
+                                        text=True, check=True, env=env).stdout)
+        assert not out["imported"], launch
+        assert out["atari"] == expected, launch
+        assert len(list((tmp_path / "cache").glob("envs-atari-*.json"))) == 1
+
+
 @pytest.mark.parametrize("key", list(families.FAMILIES))
 def test_each_family_is_installed_here_and_its_preset_is_valid(key):
     """CI installs the families (the test extra): a missing one fails here, not as a skip."""

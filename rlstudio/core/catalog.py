@@ -461,13 +461,22 @@ def env_registry() -> dict[str, EnvInfo]:
     """Every environment in the Gymnasium registry (gymnasium is imported here, not at module import)."""
     import gymnasium
 
-    families.register()  # the installed namespaced families (ALE/...) join the registry
     # a family installed since the app started counts at once (the Environment page's Install button)
     optional = {f.module: families.installed(f.key) for f in families.FAMILIES.values()}
-    out = {}
-    for env_id, spec in sorted(gymnasium.envs.registry.items()):
+    # the installed namespaced families' ids (ALE/...), read without importing them into this process
+    listed = [families.listed_envs(f) for f in families.FAMILIES.values() if f.namespace and optional[f.module]]
+    entries = {}
+    for env_id, spec in gymnasium.envs.registry.items():
         ep = spec.entry_point if isinstance(spec.entry_point, str) else (
             f"{spec.entry_point.__module__}:{spec.entry_point.__qualname__}")
+        entries[env_id] = {"entry_point": ep, "max_episode_steps": spec.max_episode_steps,
+                           "reward_threshold": spec.reward_threshold}
+    for envs in listed:
+        for env_id, entry in envs.items():
+            entries.setdefault(env_id, entry)
+    out = {}
+    for env_id, entry in sorted(entries.items()):
+        ep = entry["entry_point"]
         family = _family(ep)
         dep = ENV_DEPENDENCIES.get(family)
         module, install = dep if dep else (None, None)
@@ -476,8 +485,8 @@ def env_registry() -> dict[str, EnvInfo]:
             dependency_installed=(optional[module] if module in optional else _module_installed(module))
             if module else True,
             needed_to_run=family not in ("classic_control", "toy_text"),
-            success_threshold=SUCCESS_THRESHOLDS.get(env_id, spec.reward_threshold),
-            max_episode_steps=spec.max_episode_steps)
+            success_threshold=SUCCESS_THRESHOLDS.get(env_id, entry["reward_threshold"]),
+            max_episode_steps=entry["max_episode_steps"])
     # a family whose ids exist only once it is installed (Atari) is still listed, with what to install
     for fam in families.FAMILIES.values():
         for env_id in fam.env_ids:

@@ -9,8 +9,11 @@ the same. The Environment page's Install button and ``rlstudio install-envs`` bo
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
+import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -94,12 +97,96 @@ def register(env_id: str | None = None) -> None:
     for fam in fams:
         if fam is None or fam.namespace is None or not installed(fam.key):
             continue
-        gymnasium.register_envs(_import(fam))
+        register_module(fam)
     spec = gymnasium.envs.registry.get(env_id) if env_id is not None else None
     entry = spec.entry_point if spec is not None and isinstance(spec.entry_point, str) else ""
     for fam in FAMILIES.values():
         if fam.quiet_import and entry.startswith(f"gymnasium.envs.{fam.registry_family}.") and installed(fam.key):
             _import(fam)
+
+
+#: what a child prints: the registry entries that importing a family's module added (Gymnasium's own registry
+#: call, in the child's process only)
+_LIST_CHILD = """
+import json, sys, warnings
+import gymnasium
+before = set(gymnasium.envs.registry)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    gymnasium.register_envs(__import__(sys.argv[1]))
+out = {}
+for env_id, spec in gymnasium.envs.registry.items():
+    if env_id not in before:
+        ep = spec.entry_point
+        ep = ep if isinstance(ep, str) else ep.__module__ + ":" + ep.__qualname__
+        out[env_id] = {"entry_point": ep, "max_episode_steps": spec.max_episode_steps,
+                       "reward_threshold": spec.reward_threshold}
+print(json.dumps(out))
+"""
+_LISTED: dict[str, dict[str, dict]] = {}
+_LIST_LOCK = threading.Lock()
+
+
+def listed_envs(fam: Family) -> dict[str, dict]:
+    """The environments an installed namespaced family registers, ``{id: {"entry_point", "max_episode_steps",
+    "reward_threshold"}}``, for listing and checking ids without importing the family here.
+
+    Importing ale-py to learn its ~100 games' ids cost the app's own process 3.4 MB and its native library for
+    environments it never makes (those run in the trials' workers, which import it). The ids are read once, in a
+    child process, and kept in RL Studio's cache folder under the versions of the package and of Gymnasium, so a
+    new ale-py is read again. Empty when the module is already imported here (the registry has them then), or
+    when the child failed: then the family is imported here, as before."""
+    if fam.module in sys.modules:
+        return {}
+    key = f"{fam.key}-{_version(fam.requirements[0])}-gymnasium-{_version('gymnasium')}"
+    with _LIST_LOCK:
+        if key in _LISTED:
+            return _LISTED[key]
+        from rlstudio.core.trust import config_dir
+
+        cache = config_dir() / "cache" / f"envs-{key}.json"
+        try:
+            listed = json.loads(cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            listed = _list_in_child(fam.module)
+            if listed:
+                try:
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    partial = cache.with_name(cache.name + f".{os.getpid()}")
+                    partial.write_text(json.dumps(listed), encoding="utf-8")
+                    os.replace(partial, cache)
+                except OSError:
+                    pass  # read again next time: slower, nothing lost
+        if not listed:
+            register_module(fam)
+            return {}
+        _LISTED[key] = listed
+        return listed
+
+
+def _list_in_child(module: str) -> dict[str, dict] | None:
+    try:
+        proc = subprocess.run([sys.executable, "-c", _LIST_CHILD, module], capture_output=True, text=True,
+                              timeout=120, stdin=subprocess.DEVNULL)
+        listed = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+    return listed if isinstance(listed, dict) else None
+
+
+def _version(requirement: str) -> str:
+    name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0]
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def register_module(fam: Family) -> None:
+    """Import the family's module here and put its environments into Gymnasium's registry."""
+    import gymnasium
+
+    gymnasium.register_envs(_import(fam))
 
 
 #: one import of a family at a time: ale-py imports itself back while it initialises, and a second thread importing
