@@ -15,7 +15,6 @@ sys.path.insert(0, str(ROOT))
 
 from rlstudio.core.events import read_events  # noqa: E402
 from rlstudio.core.spec import ExperimentSpec  # noqa: E402
-from rlstudio.core.folder import LOG_FILE, new_experiment_folder  # noqa: E402
 
 
 def timings(folder: Path, started: float, code: int, target: float | None) -> dict:
@@ -35,6 +34,7 @@ def timings(folder: Path, started: float, code: int, target: float | None) -> di
 def start_runner(spec: ExperimentSpec, address: str, storage: Path) -> tuple[Path, float, int]:
     """Run the engine's runner (the same command the CLI and the GUI start, ``runner_argv``) attached to
     ``address`` on a new experiment folder, to its end: (the folder, when it was started, its exit code)."""
+    from rlstudio.core.folder import LOG_FILE, new_experiment_folder
     from rlstudio.engine.runner import runner_argv
 
     folder = new_experiment_folder(spec, storage)
@@ -55,6 +55,8 @@ def run_engine_warm(spec: ExperimentSpec, host, storage: Path, target: float | N
     """What the app does on Start: a runner started beforehand (``runner --serve``: connected, Tune/RLlib/torch
     imported, workers pre-started for its trials) gets the folder; timed from handing it over."""
     import os
+
+    from rlstudio.core.folder import new_experiment_folder
 
     proc = subprocess.Popen([sys.executable, "-m", "rlstudio.engine.runner", "--serve", "--address", host.address],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
