@@ -459,18 +459,11 @@ def _module_installed(module: str) -> bool:
 
 def env_registry() -> dict[str, EnvInfo]:
     """Every environment in the Gymnasium registry (gymnasium is imported here, not at module import)."""
-    import gymnasium
-
     # a family installed since the app started counts at once (the Environment page's Install button)
     optional = {f.module: families.installed(f.key) for f in families.FAMILIES.values()}
     # the installed namespaced families' ids (ALE/...), read without importing them into this process
     listed = [families.listed_envs(f) for f in families.FAMILIES.values() if f.namespace and optional[f.module]]
-    entries = {}
-    for env_id, spec in gymnasium.envs.registry.items():
-        ep = spec.entry_point if isinstance(spec.entry_point, str) else (
-            f"{spec.entry_point.__module__}:{spec.entry_point.__qualname__}")
-        entries[env_id] = {"entry_point": ep, "max_episode_steps": spec.max_episode_steps,
-                           "reward_threshold": spec.reward_threshold}
+    entries = families.registry_entries()
     for envs in listed:
         for env_id, entry in envs.items():
             entries.setdefault(env_id, entry)

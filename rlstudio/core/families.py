@@ -105,24 +105,33 @@ def register(env_id: str | None = None) -> None:
             _import(fam)
 
 
-#: what a child prints: the registry entries that importing a family's module added (Gymnasium's own registry
-#: call, in the child's process only)
+#: what a child prints: the registry entries that importing a family's module added (in the child's process only)
 _LIST_CHILD = """
 import json, sys, warnings
 import gymnasium
+from rlstudio.core.families import registry_entries
 before = set(gymnasium.envs.registry)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     gymnasium.register_envs(__import__(sys.argv[1]))
-out = {}
-for env_id, spec in gymnasium.envs.registry.items():
-    if env_id not in before:
+print(json.dumps({k: v for k, v in registry_entries().items() if k not in before}))
+"""
+
+
+def registry_entries() -> dict[str, dict]:
+    """Gymnasium's registry in this process as ``{id: {"entry_point", "max_episode_steps", "reward_threshold"}}``
+    (an entry point given as a class is named ``module:Class``)."""
+    import gymnasium
+
+    out = {}
+    for env_id, spec in gymnasium.envs.registry.items():
         ep = spec.entry_point
-        ep = ep if isinstance(ep, str) else ep.__module__ + ":" + ep.__qualname__
+        ep = ep if isinstance(ep, str) else f"{ep.__module__}:{ep.__qualname__}"
         out[env_id] = {"entry_point": ep, "max_episode_steps": spec.max_episode_steps,
                        "reward_threshold": spec.reward_threshold}
-print(json.dumps(out))
-"""
+    return out
+
+
 _LISTED: dict[str, dict[str, dict]] = {}
 _LIST_LOCK = threading.Lock()
 
