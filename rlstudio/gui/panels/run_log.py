@@ -74,8 +74,14 @@ class RunProgress(QWidget):
             return
         done = sum(progress_fraction(t, stop) for t in state.trials.values())
         finished = sum(t.status in FINISHED_STATUSES for t in state.trials.values())
-        self.bar.setRange(0, 1000)
-        self.bar.setValue(int(round(1000 * min(done / planned, 1.0))))
-        self.bar.setFormat(f"%p% — {finished}/{planned} trials done")
-        self.bar.show()
+        value, text = int(round(1000 * min(done / planned, 1.0))), f"%p% — {finished}/{planned} trials done"
+        if (value, text) != (self.bar.value(), self.bar.format()) or self.bar.isHidden():
+            # QProgressBar.setValue repaints at once, outside the window's next paint (~5 ms each on the GUI
+            # thread): with updates off it only changes; update() then paints it with the rest of the window
+            self.bar.setUpdatesEnabled(False)
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(value)
+            self.bar.setFormat(text)
+            self.bar.setUpdatesEnabled(True)
+            self.bar.show()
         self.eta.setText(eta_text(state) if state.status == "running" and self.model.running else state.status)

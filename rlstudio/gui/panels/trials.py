@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QFont
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QHeaderView, QPlainTextEdit, QSplitter, QStyle,
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QPlainTextEdit, QSplitter, QStyle,
                                QStyledItemDelegate, QStyleOptionProgressBar, QTableView, QToolButton, QVBoxLayout,
                                QWidget)
 
@@ -12,6 +12,10 @@ from rlstudio.core.events import progress_fraction
 from rlstudio.core.progress import STATUS_TEXT, fmt_number
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
+#: roles the view asks for that no cell of the table sets
+_UNSERVED_ROLES = frozenset({Qt.ItemDataRole.CheckStateRole, Qt.ItemDataRole.SizeHintRole,
+                             Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.WhatsThisRole,
+                             Qt.ItemDataRole.StatusTipRole, Qt.ItemDataRole.EditRole})
 
 
 class TrialsModel(QAbstractTableModel):
@@ -29,6 +33,8 @@ class TrialsModel(QAbstractTableModel):
         self.multi_node = False  # the trials ran on more than one Ray node: a Node column
         #: planned trials Tune has not made yet (they wait for a free slot): rows after the trials, "pending"
         self.queued = 0
+        self._columns: list[str] = self._make_columns()  # asked for by every data() call: made once per layout
+        self._values: list[dict] = []  # per trial row: column -> value (hyperparameters included)
 
     def set_state(self, state, colors: dict[str, QColor] | None = None) -> None:
         ids = sorted(state.trials)
@@ -36,14 +42,18 @@ class TrialsModel(QAbstractTableModel):
         seeded = any(t.group not in (None, t.trial_id) for t in state.trials.values())
         multi_node = len({t.node_id for t in state.trials.values() if t.node_id}) > 1
         queued = state.queued_trials
+        # every cell's value, once per update: the view asks for each cell several times (size, paint, sort)
+        stop = (state.spec or {}).get("stop", {})
+        values = [self._row_values(state.trials[trial_id], stop) for trial_id in ids]
         if ids != self.trial_ids or params != self.params or seeded != self.seeded or multi_node != self.multi_node \
                 or queued != self.queued:
             self.beginResetModel()
             self.state, self.trial_ids, self.params, self.seeded = state, ids, params, seeded
-            self.multi_node, self.queued = multi_node, queued
+            self.multi_node, self.queued, self._values = multi_node, queued, values
+            self._columns = self._make_columns()
             self.endResetModel()
         else:
-            self.state = state
+            self.state, self._values = state, values
         self.colors = colors or {}
         best = state.best_trial()
         self.best = best.trial_id if best else None
@@ -60,6 +70,9 @@ class TrialsModel(QAbstractTableModel):
         return names
 
     def columns(self) -> list[str]:
+        return self._columns
+
+    def _make_columns(self) -> list[str]:
         return [*self.FIXED, *(("Node",) if self.multi_node else ()), *(("Group", "Seed") if self.seeded else ()),
                 *self.params, *self.TAIL]
 
@@ -67,7 +80,7 @@ class TrialsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.trial_ids) + self.queued
 
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.columns())
+        return 0 if parent.isValid() else len(self._columns)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
@@ -95,8 +108,17 @@ class TrialsModel(QAbstractTableModel):
                     f"values are chosen when it starts.")
         return None
 
+    @staticmethod
+    def _row_values(trial, stop: dict) -> dict:
+        evaluation = trial.evaluation
+        return {**trial.config, "Trial": trial.trial_id, "Status": status_text(trial), "Group": trial.group,
+                "Seed": trial.seed, "Node": node_text(trial), "Iteration": trial.iteration,
+                "Timesteps": trial.timesteps, "Return": trial.current_return, "Episodes": trial.return_episodes,
+                "Evaluated": evaluation.get("return_mean") if evaluation else None,
+                "Best return": trial.best_return, "Progress": progress_fraction(trial, stop)}
+
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or self.state is None:
+        if not index.isValid() or self.state is None or role in _UNSERVED_ROLES:
             return None
         if index.row() >= len(self.trial_ids):
             return self._queued_data(index, role)
@@ -106,13 +128,7 @@ class TrialsModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole):
             sort = role == Qt.ItemDataRole.UserRole
             evaluation = trial.evaluation
-            value = {"Trial": trial.trial_id, "Status": status_text(trial), "Group": trial.group, "Seed": trial.seed,
-                     "Node": node_text(trial),
-                     "Iteration": trial.iteration, "Timesteps": trial.timesteps, "Return": trial.current_return,
-                     "Episodes": trial.return_episodes,
-                     "Evaluated": evaluation.get("return_mean") if evaluation else None,
-                     "Best return": trial.best_return,
-                     "Progress": progress_fraction(trial, stop)}.get(column, trial.config.get(column))
+            value = self._values[index.row()].get(column)
             if sort:
                 return value if value is not None else float("-inf")
             if column == "Evaluated" and evaluation:
@@ -218,9 +234,12 @@ class TrialsPanel(QWidget):
         self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.view.verticalHeader().setVisible(False)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # columns fit their contents when a text's length changes (_fit_columns), not on every update: the
+        # header's ResizeToContents measured every cell again on each of a run's updates (~5 ms a time)
         self.view.horizontalHeader().setStretchLastSection(True)
+        self._fitted: tuple = ()  # the longest text of each column when the columns were last fitted
         self.delegate = ProgressDelegate(self.view)
+        self._progress_column: int | None = None  # where the delegate is
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.stop_action = QAction("Stop this trial", self.view)
@@ -288,12 +307,25 @@ class TrialsPanel(QWidget):
         selected = self.selected()
         self.model.set_state(state, colors)
         progress_column = self.model.columns().index("Progress")
-        self.view.setItemDelegateForColumn(progress_column, self.delegate)
+        if progress_column != self._progress_column:  # setting a delegate lays the whole table out again
+            if self._progress_column is not None:
+                self.view.setItemDelegateForColumn(self._progress_column, None)
+            self.view.setItemDelegateForColumn(progress_column, self.delegate)
+            self._progress_column = progress_column
+        self._fit_columns()
         if selected:
             self.select(selected, emit=False)
         if self.selected() is None:  # another experiment, or the trial is gone: its details with it
             self.details.setVisible(False)
         self._update_stop_action()
+
+    def _fit_columns(self) -> None:
+        model = self.model
+        longest = tuple(max((len(str(model.data(model.index(row, column)) or "")) for row in range(model.rowCount())),
+                            default=0) for column in range(model.columnCount()))
+        if longest != self._fitted:
+            self._fitted = longest
+            self.view.resizeColumnsToContents()
 
     def selected(self) -> str | None:
         rows = self.view.selectionModel().selectedRows()
