@@ -1,6 +1,6 @@
-"""The engine functions the GUI calls in its own process, on a worker thread (``TaskRunner``): neither imports Ray
-or torch (the cluster probe runs in a child process; the preview is gymnasium alone). Views call them from here,
-so that the bridge stays the one place ``gui`` reaches the engine."""
+"""The engine functions the GUI calls in its own process, on a worker thread (``TaskRunner``). None imports Ray or
+torch (the cluster probe itself runs in a child process). Views call them from here, so that the bridge stays the
+one place ``gui`` reaches the engine."""
 
 from __future__ import annotations
 
@@ -11,9 +11,3 @@ def probe_cluster(address: str, token: str | None, timeout: float) -> dict:
 
     return probe(address, token, timeout=timeout)
 
-
-def random_policy_clip(env_id: str | None, entry_point: str | None, kwargs: dict | None) -> list:
-    """The editor's preview: frames of the env played by a random policy (blocking: a worker thread)."""
-    from rlstudio.engine.preview import random_policy_clip as clip
-
-    return clip(env_id, entry_point, kwargs)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import yaml
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar,
                                QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from rlstudio.core import catalog, connectors, families
-from rlstudio.gui.bridge import CommandProcess
+from rlstudio.gui.bridge import CommandProcess, PreviewController
 from rlstudio.core.spec import safe_load
 from rlstudio.gui.forms import INVALID_STYLE
 from rlstudio.gui.panels.trust_bar import TrustBar, untrusted_by_module
@@ -26,18 +26,6 @@ def _registry_job():
 
 #: the steps of pip's output a person can follow (core/families.py step_of), in order: the progress bar's scale
 INSTALL_STEPS = ("collecting", "downloading", "installing", "installed")
-
-
-def _preview_job(env_id, entry_point, kwargs):
-    from rlstudio.gui.bridge.calls import random_policy_clip
-
-    return random_policy_clip(env_id, entry_point, kwargs)
-
-
-def frame_to_pixmap(frame) -> QPixmap:
-    h, w, _ = frame.shape
-    image = QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(image.copy())  # copy: the QImage must not outlive the numpy buffer
 
 
 class EnvironmentPanel(QWidget):
@@ -85,7 +73,12 @@ class EnvironmentPanel(QWidget):
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumSize(300, 200)
         self.preview.setStyleSheet("background: #f4f4f4; color: #666;")
-        self._frames: list[QPixmap] = []
+        # the preview's frames are made in a child process (bridge/preview.py) and kept as PNG (a few KB each),
+        # each decoded when shown, and only while the preview is on screen
+        self.previewer = PreviewController(self)
+        self.previewer.ready.connect(self._on_previewer_ready)
+        self.previewer.failed.connect(self._on_previewer_failed)
+        self._frames: list[bytes] = []
         self._frame_index = 0
         self._player = QTimer(self)
         self._player.setInterval(50)
@@ -362,21 +355,20 @@ class EnvironmentPanel(QWidget):
         self.action.setText(catalog.space_text(spaces["action"]))
         env = self.document.spec.env
         self._show_preview_message("Rendering a preview…")
-        task = self.tasks.submit(_preview_job, env.id, env.entry_point, dict(env.kwargs or {}), key="env-preview")
-        task.finished.connect(self._on_preview_ready)
-        task.failed.connect(self._on_preview_failed)
+        self.previewer.request(env.id, env.entry_point, dict(env.kwargs or {}))
 
-    def _on_preview_ready(self, frames) -> None:
-        self._frames = [frame_to_pixmap(f) for f in frames]
+    def _on_previewer_ready(self, frames: list) -> None:
+        self._frames = frames
         self._frame_index = 0
-        if self._frames:
-            self.preview.setText("")
-            self._player.start()
+        self.preview.setText("")
+        self._player.start()
+        self._on_player_timeout()
 
-    def _on_preview_failed(self, message: str, _tb: str) -> None:
+    def _on_previewer_failed(self, message: str) -> None:
         self._show_preview_message(f"This environment cannot show a picture: {message}")
 
     def _show_preview_message(self, text: str) -> None:
+        self.previewer.cancel()
         self._player.stop()
         self._frames = []
         self.preview.setPixmap(QPixmap())
@@ -386,9 +378,14 @@ class EnvironmentPanel(QWidget):
         if not self._frames:
             self._player.stop()
             return
-        self.preview.setPixmap(self._frames[self._frame_index % len(self._frames)])
+        if not self.preview.isVisible() and not self.preview.pixmap().isNull():
+            return  # nobody sees it (another page, a hidden dock): no decoding
+        pixmap = QPixmap()
+        pixmap.loadFromData(self._frames[self._frame_index % len(self._frames)], "PNG")
+        self.preview.setPixmap(pixmap)
         self._frame_index += 1
 
     def stop(self) -> None:
         self._player.stop()
+        self.previewer.cancel()
         self.cancel_install()
