@@ -9,6 +9,7 @@ from the checkout."""
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -199,17 +200,6 @@ def test_installer_refuses_a_missing_wheel(tmp_path):
     assert _created(home) == []
 
 
-def test_a_failed_download_changes_nothing(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    # no index at all: the download of rlstudio fails after the environment was made; it is removed again
-    out = install_sh("--python", BASE_PYTHON, "--from-index", "--version", "0.1.0", "--", "--no-index", home=home,
-                     RLSTUDIO_INSTALLER="pip", timeout=300)
-    assert out.returncode == 2, out.stdout + out.stderr
-    assert "download or installation failed" in out.stderr and "nothing was changed" in out.stderr
-    assert _created(home) == []
-
-
 def test_installer_needs_to_be_told_what_to_install(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -232,19 +222,6 @@ def _someone_elses_rlstudio_wheel(folder: Path) -> Path:
     return wheel
 
 
-def test_an_index_whose_rlstudio_is_another_project_changes_nothing(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    index = tmp_path / "index"
-    index.mkdir()
-    _someone_elses_rlstudio_wheel(index)
-    out = install_sh("--python", BASE_PYTHON, "--from-index", "--", "--no-index", "--find-links", index, home=home,
-                     RLSTUDIO_INSTALLER="pip", timeout=300)
-    assert out.returncode == 2, out.stdout + out.stderr
-    assert "is not RL Studio" in out.stderr and "nothing was changed" in out.stderr
-    assert _created(home) == []
-
-
 FAKE_UV = """#!/bin/sh
 # stands in for uv (not installed here): logs how the installer calls it, then does the same with venv and pip
 echo "uv $*" >> "$UV_LOG"
@@ -263,30 +240,83 @@ exit 9
 """
 
 
-def test_with_uv_the_installer_makes_the_environment_with_uv(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    bin_dir = tmp_path / "bin"
+class Install:
+    """packaging/install.sh started in the background with its own HOME (in its own process group, ended by it if
+    a test fails); :meth:`result` waits for it."""
+
+    def __init__(self, home: Path, *args, **extra):
+        home.mkdir(parents=True)
+        self.home, self.args = home, ["bash", str(INSTALL_SH), *map(str, args)]
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=home,
+                                     env=clean_env(home, **extra), start_new_session=True)
+
+    def result(self, timeout: float = 300) -> subprocess.CompletedProcess:
+        out, err = self.proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(self.args, self.proc.returncode, out, err)
+
+    def end(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def failed_installs(tmp_path_factory):
+    """Three installs that fail after the installer has made its environment, started together: each spends ~5 s
+    making a venv (mostly ensurepip) and they share nothing, so on 2 cores the three take the time of two."""
+    base = tmp_path_factory.mktemp("failed-installs")
+    index = base / "index"
+    index.mkdir()
+    _someone_elses_rlstudio_wheel(index)
+    bin_dir = base / "bin"
     bin_dir.mkdir()
     (bin_dir / "uv").write_text(FAKE_UV)
     (bin_dir / "uv").chmod(0o755)
-    index = tmp_path / "index"
-    index.mkdir()
-    _someone_elses_rlstudio_wheel(index)
-    log = tmp_path / "uv.log"
-    env_path = os.pathsep.join([str(bin_dir), clean_env(home)["PATH"]])
-    out = install_sh("--python", BASE_PYTHON, "--from-index", "--", "--no-index", "--find-links", index, home=home,
-                     PATH=env_path, UV_LOG=log, timeout=300)
+    uv_path = os.pathsep.join([str(bin_dir), clean_env(base)["PATH"]])
+    runs = {
+        # no index at all: the download of rlstudio fails after the environment was made; it is removed again
+        "no index": Install(base / "no-index", "--python", BASE_PYTHON, "--from-index", "--version", "0.1.0", "--",
+                            "--no-index", RLSTUDIO_INSTALLER="pip"),
+        # the public index's rlstudio is another project: installed, recognised, removed with the environment
+        "another project": Install(base / "another", "--python", BASE_PYTHON, "--from-index", "--", "--no-index",
+                                   "--find-links", index, RLSTUDIO_INSTALLER="pip"),
+        # the same with uv on the PATH (a stand-in that logs how it is called)
+        "uv": Install(base / "uv", "--python", BASE_PYTHON, "--from-index", "--", "--no-index", "--find-links",
+                      index, PATH=uv_path, UV_LOG=base / "uv.log"),
+    }
+    yield runs, index, base / "uv.log"
+    for run in runs.values():
+        run.end()
+
+
+def test_a_failed_download_changes_nothing(failed_installs):
+    runs, _, _ = failed_installs
+    out = runs["no index"].result()
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "download or installation failed" in out.stderr and "nothing was changed" in out.stderr
+    assert _created(runs["no index"].home) == []
+
+
+def test_an_index_whose_rlstudio_is_another_project_changes_nothing(failed_installs):
+    runs, _, _ = failed_installs
+    out = runs["another project"].result()
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "is not RL Studio" in out.stderr and "nothing was changed" in out.stderr
+    assert _created(runs["another project"].home) == []
+
+
+def test_with_uv_the_installer_makes_the_environment_with_uv(failed_installs):
+    runs, index, log = failed_installs
+    out = runs["uv"].result()
     assert out.returncode == 2 and "is not RL Studio" in out.stderr, out.stdout + out.stderr
-    env_dir = home / ".local" / "share" / "rlstudio" / "env"
+    env_dir = runs["uv"].home / ".local" / "share" / "rlstudio" / "env"
     assert log.read_text().splitlines() == [
         f"uv venv --quiet --seed --python {BASE_PYTHON} {env_dir}",
         f"uv pip install --python {env_dir}/bin/python rlstudio --no-index --find-links {index}"]
-    assert _created(home) == []
+    assert _created(runs["uv"].home) == []
 
 
 def test_an_interrupted_install_changes_nothing(tmp_path):
-    import signal
     import socket
     import time
 
