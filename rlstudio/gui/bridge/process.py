@@ -19,7 +19,7 @@ The runner is one too (``new_session=True``, output to its ``runner.log``): in i
 running when the app closes (:meth:`ChildProcess.detach`), and a runner started by an earlier app is followed by
 its PID alone (:meth:`ChildProcess.adopt`).
 
-One module of ~410 lines, on purpose: reading (pipes, framing, EOF) and ending (grace, TERM, KILL over the tree,
+One module of ~420 lines, on purpose: reading (pipes, framing, EOF) and ending (grace, TERM, KILL over the tree,
 detach, adopt) share the child's state and its two timers; split in two, each half would reach into the other's.
 """
 
@@ -45,6 +45,8 @@ CLOSE_STDIN = "stdin"
 _ending: set = set()
 #: most bytes read from one pipe per notification, so that a flood of frames never starves the event loop
 _READ_CAP = 8 << 20
+#: the one buffer every pipe is read into (on the GUI thread only), then appended to that pipe's own bytearray
+_CHUNK_VIEW = memoryview(bytearray(1 << 18))
 
 
 class ChildProcess(QObject):
@@ -318,21 +320,25 @@ class ChildProcess(QObject):
 
     @staticmethod
     def _drain(pipe, into: bytearray) -> bool:
-        """Read what is there without blocking; False at end of file."""
+        """Read what is there without blocking; False at end of file. Reads go through one reused buffer: a new
+        1 MB bytes object per read (os.read's way) pushed glibc's mmap threshold up and grew the heap by a few MB
+        while frames streamed."""
         if pipe is None or pipe.closed:
             return False
         got = 0
         while got < _READ_CAP:
             try:
-                chunk = os.read(pipe.fileno(), 1 << 20)
+                count = pipe.readinto(_CHUNK_VIEW)
             except BlockingIOError:
                 return True
-            except OSError:
+            except (OSError, ValueError):
                 return False
-            if not chunk:
+            if count is None:  # nothing more for now
+                return True
+            if not count:
                 return False
-            into += chunk
-            got += len(chunk)
+            into += _CHUNK_VIEW[:count]
+            got += count
         return True
 
     # the notifiers' slots take (and drop) what ``activated`` carries: connected to ``_read_*`` directly, PySide
@@ -379,7 +385,9 @@ class ChildProcess(QObject):
             need = int(self._header["nbytes"])
             if len(buf) - pos < need:
                 break
-            frames[self._header.get(self._frame_key)] = (self._header, bytes(buf[pos:pos + need]))
+            with memoryview(buf) as view:  # one copy (a bytearray slice, then bytes(), made two)
+                payload = bytes(view[pos:pos + need])
+            frames[self._header.get(self._frame_key)] = (self._header, payload)
             pos += need
             self._header = None
         del buf[:pos]
