@@ -141,7 +141,7 @@ class TrialsModel(QAbstractTableModel):
                 return f"{value:.0%}"
             return fmt_number(value) if not isinstance(value, str) else value
         if role == PROGRESS_ROLE and column == "Progress":
-            return progress_fraction(trial, stop)
+            return self._values[index.row()]["Progress"]
         if role == Qt.ItemDataRole.DecorationRole and column == "Trial":
             return self.colors.get(trial.trial_id)
         if role == Qt.ItemDataRole.FontRole and trial.trial_id == self.best:
