@@ -130,3 +130,21 @@ def test_the_fast_yaml_parser_reads_every_file_as_pyyaml_does(text):
     from rlstudio.core import spec as spec_module
 
     assert repr(spec_module.safe_load(text)) == repr(yaml.load(text, Loader=spec_module.SafeLoader))  # noqa: S506
+
+
+def test_the_median_rule_yields_a_slot_at_most_once_per_grace_period_unless_the_file_says():
+    """Tune's median rule with its default min_time_slice of 0 saved and restarted a trial after every iteration
+    while too few others had reported; the run and the exported script give Tune the same options."""
+    from rlstudio.core.export import export_script
+
+    spec = ExperimentSpec.from_dict({"env": {"id": "CartPole-v1"}, "algorithm": "PPO",
+                                     "scheduler": {"type": "median", "grace_period": 3}})
+    assert spec.scheduler.tune_options() == {"grace_period": 3, "min_time_slice": 3}
+    assert "'min_time_slice': 3" in export_script(spec)
+    spec.scheduler.options["min_time_slice"] = 0
+    assert spec.scheduler.tune_options() == {"grace_period": 3, "min_time_slice": 0}
+    assert ExperimentSpec.from_dict({"env": {"id": "CartPole-v1"}, "algorithm": "PPO", "scheduler": {
+        "type": "median"}}).scheduler.tune_options() == {"min_time_slice": 60}  # Tune's grace period of 60
+    asha = ExperimentSpec.from_dict({"env": {"id": "CartPole-v1"}, "algorithm": "PPO",
+                                     "scheduler": {"type": "asha", "grace_period": 3}})
+    assert asha.scheduler.tune_options() == {"grace_period": 3}

@@ -666,6 +666,10 @@ SCHEDULER_FIELDS = {
         Field("scheduler.min_samples_required", "Trials to compare with", "int",
               "How many other trials must have reported before the median is trusted.", 1, 1000, minimum=0,
               exclusive_minimum=True),
+        Field("scheduler.min_time_slice", "Yield after (iterations)", "optional_int",
+              "While too few other trials have reported, a trial hands its slot to a waiting trial after this "
+              "many iterations since it last did. Each hand-over saves the trial and starts it again later "
+              "(seconds each). Empty: the grace period.", 0, 10000, minimum=0),
     ),
 }
 

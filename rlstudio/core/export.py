@@ -288,7 +288,7 @@ def _search_lines(spec: ExperimentSpec) -> list[str]:
                 f"random_state_seed={s.seed!r})"]
     else:
         out.append("    search_alg = None  # grid / random: Tune's default variant generator")
-    opts = dict(sch.options)
+    opts = sch.tune_options()
     if sch.type == "asha":
         out += ["    from ray.tune.schedulers import ASHAScheduler", "",
                 f'    scheduler = ASHAScheduler(time_attr="training_iteration", **{opts!r})']

@@ -69,11 +69,28 @@ class Search:
         return s if isinstance(s, int) and not isinstance(s, bool) and s > 1 else 1
 
 
+#: Tune's MedianStoppingRule grace period when the file sets none
+MEDIAN_GRACE_PERIOD = 60
+
+
 @dataclass
 class Scheduler:
     type: str = "fifo"
     #: the scheduler's options (grace_period, reduction_factor, perturbation_interval, mutations, ...)
     options: dict = field(default_factory=dict)
+
+    def tune_options(self) -> dict:
+        """The options as the run (and the exported script) gives them to Tune's scheduler: the file's, where
+        Tune's own default does not fit iterations as the unit of time.
+
+        The median rule hands a trial's slot to a waiting trial while too few others have reported; Tune's
+        ``min_time_slice`` of 0 did so after *every* iteration past the grace period, each time saving the trial
+        and starting it again on a new worker (seconds of a 2-core machine's time per iteration). Empty, a trial
+        now yields at most once per grace period."""
+        opts = {k: copy.deepcopy(v) for k, v in self.options.items() if v is not None}
+        if self.type == "median" and "min_time_slice" not in opts:
+            opts["min_time_slice"] = opts.get("grace_period", MEDIAN_GRACE_PERIOD)
+        return opts
 
 
 @dataclass

@@ -289,7 +289,7 @@ def tune_num_samples(spec: ExperimentSpec) -> int:
 
 def scheduler(spec: ExperimentSpec):
     typ = spec.scheduler.type
-    opts = dict(spec.scheduler.options)
+    opts = spec.scheduler.tune_options()
     if typ == "asha":
         from ray.tune.schedulers import ASHAScheduler
 
