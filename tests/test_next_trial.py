@@ -5,13 +5,9 @@ from types import SimpleNamespace
 import pytest
 
 
-@pytest.mark.parametrize("prestarted, planned, expected", [
-    (2, 4, 2),  # the app's warm runner made the first wave's two: one more for each of trials 3 and 4
-    (2, 2, 0),  # everything fits in the first wave: nothing more
-    (0, 4, 3),  # nothing pre-started (attached by address): a worker ordered at each start while trials remain
-    (2, 9, 7),
-])
-def test_each_trial_start_orders_its_successors_worker(monkeypatch, prestarted, planned, expected):
+def _orders(monkeypatch, prestarted, planned, starts, warm="1"):
+    """How many workers the top-up orders (in threads, off Tune's loop) for ``starts``: (trial, all trials so far
+    with their status) at each trial start, as Tune's on_trial_start gets them."""
     import threading
     import time
 
@@ -19,17 +15,47 @@ def test_each_trial_start_orders_its_successors_worker(monkeypatch, prestarted, 
 
     ordered = []
     monkeypatch.setenv("RLSTUDIO_PRESTARTED", str(prestarted))
+    monkeypatch.setenv("RLSTUDIO_WARM_WORKERS", warm)
     monkeypatch.setattr(runner, "_prestart_one", lambda: ordered.append(threading.current_thread().name))
     callback = runner._warm_worker_top_up(planned)
-    for i in range(planned):
-        trial = SimpleNamespace(trial_id=f"t{i}")
-        callback.on_trial_start(iteration=i, trials=[], trial=trial)
-        callback.on_trial_start(iteration=i, trials=[], trial=trial)  # a resumed trial does not count twice
-    deadline = time.monotonic() + 5
-    while len(ordered) < expected and time.monotonic() < deadline:  # ordered off Tune's loop, in threads
-        time.sleep(0.01)
-    time.sleep(0.05)
-    assert len(ordered) == expected and set(ordered) <= {"prestart-worker"}
+    callback.setup(stop=None, num_samples=planned, total_num_samples=planned)
+    for i, (trial, trials) in enumerate(starts):
+        callback.on_trial_start(iteration=i, trials=trials, trial=trial)
+    time.sleep(0.2)
+    assert set(ordered) <= {"prestart-worker"}
+    return len(ordered)
+
+
+def _grid(n: int, slots: int):
+    """A grid's trials (all created at once) starting ``slots`` at a time, each after an earlier one ended."""
+    trials = [SimpleNamespace(trial_id=f"t{i}", status="PENDING") for i in range(n)]
+    for i, trial in enumerate(trials):
+        if i >= slots:
+            trials[i - slots].status = "TERMINATED"
+        trial.status = "RUNNING"
+        yield trial, trials
+
+
+@pytest.mark.parametrize("prestarted, planned, expected", [
+    (2, 4, 2),  # the app's warm runner made the first wave's two: one more for each of trials 3 and 4
+    (2, 2, 0),  # everything fits in the first wave: nothing more
+    (0, 4, 3),  # nothing pre-started: a worker ordered at each start while trials remain
+    (2, 9, 7),
+])
+def test_each_trial_start_orders_its_successors_worker(monkeypatch, prestarted, planned, expected):
+    assert _orders(monkeypatch, prestarted, planned, _grid(planned, 2)) == expected
+
+
+def test_a_searchers_trials_not_yet_suggested_and_a_paused_trial_get_workers_too(monkeypatch):
+    """A searcher suggests its trials one at a time (3 planned, 1 created so far); the median rule pauses a
+    trial, which starts again later on a new worker. On a session without pre-imported workers: none."""
+    a, b, c = (SimpleNamespace(trial_id=x, status="RUNNING") for x in "abc")
+    starts = [(a, [a]), (b, [a, b])]  # a took one of 2 ready, b and c to come: one ordered; b took one
+    assert _orders(monkeypatch, 2, 3, starts) == 1
+    a.status = "PAUSED"
+    starts += [(c, [a, b, c])]  # c took the last one; paused a will start again: one more
+    assert _orders(monkeypatch, 2, 3, starts) == 2
+    assert _orders(monkeypatch, 2, 3, starts, warm="0") == 0
 
 
 def test_next_trial_bench_pairs_each_end_with_the_next_start():

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from rlstudio.engine import procs
-from rlstudio.engine.session import SessionError, SessionHost, probe_cluster
+from rlstudio.engine.session import RUNNER_ENV, SessionError, SessionHost, probe_cluster
 
 pytestmark = pytest.mark.ray
 
@@ -27,7 +27,9 @@ def test_status_probe_and_joining_the_session_as_an_existing_cluster(ray_session
     try:
         assert info.cpus == 2 and joined.runs_address == ray_session.address
         assert joined.status()["nodes"] == 1
-        assert joined.runner_env == {}  # a cluster we joined has no pre-started RL Studio workers
+        # the session says (in its key-value store) that its workers pre-import RLlib: a runner attached through
+        # any helper, or by address from the command line, runs its trials on pre-started workers too
+        assert joined.runner_env == RUNNER_ENV
     finally:
         joined.close()
 

@@ -350,11 +350,9 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
             return EXIT_FAILED
         # the app's local session started without a warm runner ready (its cold Start): the first wave's workers
         # import torch and RLlib while this runner validates and sets Tune up, not after (~1 s sooner)
-        attached_warm = os.environ.get("RLSTUDIO_WARM_WORKERS") == "1" and "RLSTUDIO_PRESTARTED" not in os.environ
-        if (own or attached_warm) and not baseline:
+        if not baseline and _joined_warm(session) and "RLSTUDIO_PRESTARTED" not in os.environ:
             from rlstudio.engine.session import prestart_workers
 
-            os.environ["RLSTUDIO_WARM_WORKERS"] = "1"
             os.environ["RLSTUDIO_PRESTARTED"] = str(prestart_workers())
         session.exit_when_lost(lambda: writer.emit(
             ev.RUNNER_ERROR, message=f"the Ray session at {address} ended while the experiment ran. What was "
@@ -374,28 +372,45 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
         clear_runner_pid(folder)
 
 
-def _warm_worker_top_up(planned: int):
-    """A Tune callback that keeps one pre-started, pre-imported worker ready while trials wait to start.
+def _joined_warm(session) -> bool:
+    """Whether this runner's session pre-imports RLlib in its workers (its own, the app's: RUNNER_ENV, or any
+    session that says so, session._say_warm); then the trials run on pre-started workers (RLSTUDIO_WARM_WORKERS,
+    read by _fit)."""
+    if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1" or session.warm_workers:
+        os.environ["RLSTUDIO_WARM_WORKERS"] = "1"
+        return True
+    return False
 
-    A trial actor takes one idle worker and the worker ends with the trial. The warm runner pre-starts one per
-    CPU (``serve``), so the trials after the first wave found none: each waited for a new worker to start and
-    import torch and RLlib (~4.5 s on 2 cores, 14 s while the app drew curves and played rollouts) while its slot
-    sat idle (bench/next_trial.py). Each trial that starts now orders its successor's worker, as long as planned
-    trials remain that no pre-started worker is left for."""
+
+def _warm_worker_top_up(planned: int):
+    """A Tune callback that keeps a pre-started, pre-imported worker ready for each trial about to start.
+
+    A trial actor takes one idle worker, and the worker ends with the trial, or with its pause (PBT's exploits,
+    the median rule's yields: the trial starts again later on another worker). The warm runner pre-starts one per
+    CPU (``serve``), so every later start found none and waited for a new worker to start and import torch and
+    RLlib (~4.5 s on 2 cores, 14 s while the app drew curves and played rollouts) while its slot sat idle
+    (bench/next_trial.py). At each trial start it orders one more worker while the trials still to start
+    (pending, paused, or not yet suggested by the searcher: of the ``planned``) outnumber the workers ready."""
     from ray import tune
+    from ray.tune.experiment import Trial
 
     class _WarmWorkerTopUp(tune.Callback):
         def __init__(self):
             self.planned = planned
-            self.spare = int(os.environ.get("RLSTUDIO_PRESTARTED", "0") or 0)  # ready workers not taken yet
-            self.started: set[str] = set()
+            self.spare = 0  # ready workers not taken yet
+
+        def setup(self, **info):
+            # at every fit, a resume's too (its callbacks come back from Tune's saved state): the workers ready
+            # are the ones this runner pre-started
+            self.spare = int(os.environ.get("RLSTUDIO_PRESTARTED", "0") or 0)
 
         def on_trial_start(self, iteration, trials, trial, **info):
-            if trial.trial_id in self.started:
-                return
-            self.started.add(trial.trial_id)
-            self.spare = max(self.spare - 1, 0)  # this trial took one (or started a new one)
-            if self.planned - len(self.started) > self.spare:
+            if os.environ.get("RLSTUDIO_WARM_WORKERS") != "1" or os.environ.get("RLSTUDIO_NO_WORKER_TOP_UP") == "1":
+                return  # a session whose workers do not pre-import (or the baseline): nothing to keep ready
+            self.spare = max(self.spare - 1, 0)  # this start took one (or started a new one)
+            to_start = sum(1 for t in trials if t is not trial and t.status in (Trial.PENDING, Trial.PAUSED))
+            to_start += max(self.planned - len(trials), 0)
+            if to_start > self.spare:
                 self.spare += 1
                 threading.Thread(target=_prestart_one, daemon=True, name="prestart-worker").start()
 
@@ -476,7 +491,7 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool, 
                     planned_configurations=configurations, seeds=build.seeds_of(spec),
                     folder=storage or str(folder), searched=build.searched_names(spec))
         callbacks = [callback]
-        if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1" and os.environ.get("RLSTUDIO_NO_WORKER_TOP_UP") != "1":
+        if os.environ.get("RLSTUDIO_NO_WORKER_TOP_UP") != "1":
             callbacks.append(_warm_worker_top_up(planned))
         tuner = build.tuner(spec, storage_path=storage or str(folder), name=TUNE_DIR, callbacks=callbacks,
                             requests_folder=str(folder))
@@ -554,7 +569,7 @@ def serve(address: str, token: str | None) -> int:
     session = RaySession(address, token=token)
     try:
         session.start()
-        if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1":  # the app's own local session
+        if _joined_warm(session):  # the app's own local session
             from rlstudio.engine.session import prestart_workers
 
             # read by the run's worker top-up (_warm_worker_top_up): these are the first wave's workers

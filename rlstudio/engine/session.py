@@ -154,6 +154,31 @@ def prestart_workers(count: int | None = None, keep_alive_s: int = 24 * 3600) ->
         return 0
 
 
+_WARM_KEY, _KV_NAMESPACE = b"warm_workers", b"rlstudio"
+
+
+def _say_warm() -> None:
+    """Record in the session's own key-value store that its workers preload RLlib and carry WORKER_ENV: any
+    runner that joins it later (the app's, ``rlstudio run --address`` of the app's session, the test-suite's)
+    then runs its trials on pre-started workers, as the app's runners do (RUNNER_ENV)."""
+    from ray.experimental import internal_kv
+
+    try:
+        internal_kv._internal_kv_put(_WARM_KEY, b"1", namespace=_KV_NAMESPACE)
+    except Exception as exc:  # noqa: BLE001 - an optimisation: without it trials start, only slower
+        log.warning("could not mark the session's workers as pre-importing RLlib: %s", exc)
+
+
+def _is_warm() -> bool:
+    """Whether the session this process joined was started warm (_say_warm); False for any other cluster."""
+    from ray.experimental import internal_kv
+
+    try:
+        return internal_kv._internal_kv_get(_WARM_KEY, namespace=_KV_NAMESPACE) == b"1"
+    except Exception:  # noqa: BLE001 - a cluster that cannot say is not one of ours
+        return False
+
+
 #: exit code of a process that ended because its Ray session went away (RaySession.exit_when_lost)
 LOST_EXIT_CODE = 4
 
@@ -191,6 +216,8 @@ class RaySession:
                                             "prestart_worker_first_driver": False}
             ray.init(address="local", num_cpus=self.num_cpus or default_num_cpus(), **common)
             self.started_local = True
+            if self.warm_workers:
+                _say_warm()
         else:
             check_reachable(self.address)
             _apply_auth_environment(auth_environment(self.token))
@@ -201,6 +228,7 @@ class RaySession:
                 raise SessionError(f"could not join the Ray cluster at {self.address}: {exc}. If the cluster "
                                    "uses token authentication, give its token (Settings, or RAY_AUTH_TOKEN).") \
                     from None
+            self.warm_workers = self.warm_workers or _is_warm()
         return self.cluster_info()
 
     def cluster_info(self) -> ClusterInfo:
