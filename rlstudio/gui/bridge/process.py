@@ -33,6 +33,7 @@ import signal
 import subprocess
 from typing import Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from rlstudio.engine import procs
@@ -268,7 +269,8 @@ class ChildProcess(QObject):
     # ---- its end ---------------------------------------------------------------------------------------------
 
     def _on_poll_timeout(self) -> None:
-        if self.returncode is None:
+        ended_now = self.returncode is None
+        if ended_now:
             if self.pid is None or self.running:
                 return
             self._read_stdout(final=True)
@@ -281,17 +283,23 @@ class ChildProcess(QObject):
                 self.returncode = -1
             if self.outcome is None:
                 self.outcome = "finished"
-            self.finished.emit(int(self.returncode))
         # what it started and left behind (only when we asked it to end): terminated, then killed
         left = procs.still_alive(sorted(self._tree)) if self._ending else []
         if left:
             if not self._escalate.isActive() and self._stage < 3:
                 self._stage = max(self._stage, 1)
                 self._escalate.start(0 if self._stage == 1 else self.kill_ms)
-            return
-        self._poll.stop()
-        self._escalate.stop()
-        self._call_then()
+        else:
+            self._poll.stop()
+            self._escalate.stop()
+        if ended_now:
+            # the timers are settled first: a slot of ``finished`` may delete this object and its timers with it
+            # (seen once in a test: "Internal C++ object (QTimer) already deleted" right after the emit)
+            self.finished.emit(int(self.returncode))
+            if not shiboken6.isValid(self):
+                return
+        if not left:
+            self._call_then()
 
     def _keep_while_ending(self) -> None:
         # its owner (a panel, the window) may be deleted before it has ended: the timers must live on
