@@ -37,6 +37,33 @@ atexit.register(shutil.rmtree, _STORAGE_DIR, ignore_errors=True)
 os.environ["RLSTUDIO_STORAGE"] = _STORAGE_DIR
 
 
+def pytest_itemcollected(item):
+    """Under pytest-xdist (the README's command: ``-n 2 --dist loadgroup``) the tests that use real Ray run one
+    after another in one worker, as without it: they share one Ray session (``ray_session``), and two of them side
+    by side would each train on half of a 2-core machine. The quick tests run in the other worker, mostly while
+    those wait on Ray (a node's death, a job's status, an install's disk: 20 to 50 % of their time is idle). The mark
+    goes on as each test is collected, before xdist's collection hook turns it into the test's group."""
+    if item.get_closest_marker("ray") is not None:
+        item.add_marker(pytest.mark.xdist_group("ray"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """xdist 3.8 makes the group by renaming the test ``nodeid@group`` through ``item._nodeid``, which pytest 9.2
+    no longer reads (its node ids are ``NodeId`` objects): every test would be its own group, and two Ray tests
+    would run at once. The same rename, the way pytest 9.2 keeps ids; a no-op where xdist's own worked."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        if groups and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+        assert not groups or item.nodeid.endswith("@" + "_".join(groups)), item.nodeid
+
+
 def _ray_descendants():
     from rlstudio.engine import procs
 

@@ -109,7 +109,7 @@ def test_a_recording_decodes_with_the_expected_frame_count(qtbot, panel, tmp_pat
     for i in range(12):
         shown = panel.view.frames_shown
         panel.step_button.click()
-        qtbot.waitUntil(lambda: panel.view.frames_shown == shown + 1, timeout=5000)
+        qtbot.waitUntil(lambda: panel.view.frames_shown == shown + 1, timeout=15000)
     with qtbot.waitSignal(panel.recording_saved, timeout=30000) as saved:
         panel.stop_recording()
     assert saved.args == [str(path), 12]
