@@ -78,3 +78,23 @@ def test_a_pending_trial_tune_never_saved_is_dropped_on_resume_like_a_started_on
     events = [{"event": "trial_started", "trial_id": "a"}, {"event": "trial_pending", "trial_id": "b"},
               {"event": "trial_pending", "trial_id": "c"}]
     assert trials_unknown_to_tune(events, {"a": "RUNNING", "b": "PENDING"}) == ["c"]
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({}, 1),  # one trial, no env runner: one worker, not one per CPU
+    ({"hyperparameters": {"lr": {"grid": [0.1, 0.01, 0.001]}}}, 2),  # three trials, two at once
+    ({"hyperparameters": {"lr": {"grid": [0.1, 0.01]}}, "resources": {"env_runners": 1}}, 4),  # and their runners
+    ({"search": {"algorithm": "random", "num_samples": 4}, "resources": {"max_concurrent_trials": None}}, 4),
+])
+def test_a_run_prestarts_the_workers_its_first_trials_take(changes, expected):
+    """Each worker pre-started and never taken imports torch and RLlib for nothing (prestart_workers caps the
+    count at the node's CPUs)."""
+    from rlstudio.core.spec import ExperimentSpec
+    from rlstudio.engine.runner import _first_wave_workers
+
+    data = {"schema_version": 1, "name": "w", "env": {"id": "CartPole-v1"}, "algorithm": "PPO",
+            "hyperparameters": {"lr": 0.001}, "search": {"algorithm": "grid"},
+            "resources": {"env_runners": 0, "max_concurrent_trials": 2}}
+    for key, value in changes.items():
+        data[key] = {**data[key], **value}
+    assert _first_wave_workers(ExperimentSpec.from_dict(data)) == expected

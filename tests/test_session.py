@@ -83,13 +83,10 @@ def idle_workers():
     return {p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
             if (p.info["cmdline"] or [""])[0].startswith("ray::IDLE")}
 
-RaySession(sys.argv[1]).start()
-before = idle_workers()
-asked = prestart_workers()
-deadline = time.time() + 60
-while len(idle_workers() - before) < asked and time.time() < deadline:
-    time.sleep(0.2)
-ready = idle_workers() - before
+def ray_workers():
+    import psutil
+    return {p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
+            if (p.info["cmdline"] or [""])[0].startswith(("ray::IDLE", "ray::Trial"))}
 
 @ray.remote(num_cpus=1)
 class Trial:
@@ -97,15 +94,34 @@ class Trial:
         import torch
         return os.getpid(), torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
 
+RaySession(sys.argv[1]).start()
+# a run's first wave (runner.run): pre-started and at once asked for; waiting for it to connect, as the runner does,
+# keeps the raylet from starting a worker of its own for the trial (the pre-started one would then idle)
+old = ray_workers()
+prestart_workers(1, wait_s=10)
+first = Trial.remote()
+first_pid = ray.get(first.where.remote())[0]
+time.sleep(2)  # a worker started for the trial meanwhile would be up by now
+first_wave = sorted(ray_workers() - old)
+
+# the app's warm runner: workers pre-started long before Start
+before = idle_workers()
+asked = prestart_workers()
+deadline = time.time() + 60
+while len(idle_workers() - before) < asked and time.time() < deadline:
+    time.sleep(0.2)
+ready = idle_workers() - before
 pid, threads, omp = ray.get(Trial.remote().where.remote())
-print(json.dumps({"asked": asked, "prestarted": sorted(ready), "actor_pid": pid, "threads": threads, "omp": omp}))
+print(json.dumps({"asked": asked, "prestarted": sorted(ready), "actor_pid": pid, "threads": threads, "omp": omp,
+                  "first_pid": first_pid, "first_wave": first_wave}))
 '''
 
 
 def test_a_warm_runner_prestarts_workers_for_its_trials_with_torch_sized_to_their_cpus(ray_session):
     """What makes Start fast (engine/session.prestart_workers) and keeps concurrent trials from fighting over cores
     (engine/worker_preload): the trial actor runs in a worker started before it was asked for, and torch in it
-    uses the one thread Ray gives a 1-CPU actor, not one per core of the machine."""
+    uses the one thread Ray gives a 1-CPU actor, not one per core of the machine. A run's first wave, pre-started
+    just before its trials are asked for, is one worker per trial: none started beside it to idle."""
     proc = subprocess.run([sys.executable, "-c", WARM_DRIVER, ray_session.address], capture_output=True, text=True,
                           timeout=180, env={**os.environ, **ray_session.runner_env})
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -113,7 +129,9 @@ def test_a_warm_runner_prestarts_workers_for_its_trials_with_torch_sized_to_thei
     assert report["asked"] == 2 and len(report["prestarted"]) == 2
     assert report["actor_pid"] in report["prestarted"]
     assert (report["threads"], report["omp"]) == (1, "1")
+    assert report["first_wave"] == [report["first_pid"]]  # one worker for one trial, none idle beside it
+    started = report["prestarted"] + report["first_wave"]
     deadline = time.monotonic() + 30  # the workers belong to that driver's job: Ray ends them with it
-    while procs.still_alive(report["prestarted"]) and time.monotonic() < deadline:
+    while procs.still_alive(started) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert procs.still_alive(report["prestarted"]) == []
+    assert procs.still_alive(started) == []

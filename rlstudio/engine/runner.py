@@ -348,12 +348,15 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
         except SessionError as exc:
             writer.emit(ev.RUNNER_ERROR, message=str(exc))
             return EXIT_FAILED
-        # the app's local session started without a warm runner ready (its cold Start): the first wave's workers
-        # import torch and RLlib while this runner validates and sets Tune up, not after (~1 s sooner)
+        # the app's local session started without a warm runner ready (its cold Start), or `rlstudio run --address`
+        # of a warm session: the first wave's workers import torch and RLlib while this runner validates and sets
+        # Tune up, not after (~1 s sooner). Until they have connected their raylet would start one more worker for
+        # each trial (measured: two workers for a one-trial run, one idle); the wait, ~0.5 s, ends long before
+        # their imports do, which the first trial waits for anyway
         if not baseline and _joined_warm(session) and "RLSTUDIO_PRESTARTED" not in os.environ:
             from rlstudio.engine.session import prestart_workers
 
-            os.environ["RLSTUDIO_PRESTARTED"] = str(prestart_workers())
+            os.environ["RLSTUDIO_PRESTARTED"] = str(prestart_workers(_first_wave_workers(spec), wait_s=5.0))
         session.exit_when_lost(lambda: writer.emit(
             ev.RUNNER_ERROR, message=f"the Ray session at {address} ended while the experiment ran. What was "
                                      "saved is kept: resume the experiment to continue from its last checkpoints.",
@@ -380,6 +383,18 @@ def _joined_warm(session) -> bool:
         os.environ["RLSTUDIO_WARM_WORKERS"] = "1"
         return True
     return False
+
+
+def _first_wave_workers(spec: ExperimentSpec) -> int:
+    """The Ray workers the run's first trials take at once: one for each trial actor and one for each of its env
+    runners, for as many trials as start together (prestart_workers caps it at the node's CPUs). A worker nobody
+    takes still imports torch and RLlib (~5 s of a core) and idles at ~460 MB: a one-trial run on 2 CPUs left
+    one such worker per run (23 of the 84 the test suite's session started)."""
+    from rlstudio.engine import build
+
+    trials = grid_size(spec.hyperparameters) * spec.search.num_samples * build.seeds_of(spec)
+    at_once = min(trials, spec.resources.max_concurrent_trials or trials)
+    return max(int(at_once), 1) * (1 + spec.resources.env_runners)
 
 
 def _warm_worker_top_up(planned: int):

@@ -118,16 +118,29 @@ PRELOAD_MODULES = ["rlstudio.engine.worker_preload"]
 MAX_PRESTARTED_WORKERS = 8
 
 
-def prestart_workers(count: int | None = None, keep_alive_s: int = 24 * 3600) -> int:
-    """Have this node's raylet start ``count`` Python workers for this driver's job now (default: one per CPU of
-    the node, at most MAX_PRESTARTED_WORKERS); returns how many were asked for, 0 if the raylet refused.
+def _registered_workers() -> set[int]:
+    """PIDs of the live Ray workers (not drivers) the session's GCS knows: a worker is there once it has
+    connected, which is when its raylet can hand it a task."""
+    from ray._private import state
+    from ray.core.generated import common_pb2, gcs_pb2
+
+    rows = (gcs_pb2.WorkerTableData.FromString(r) for r in state.state._connect_and_get_accessor().get_worker_table())
+    return {r.pid for r in rows if r.is_alive and r.worker_type == common_pb2.WORKER}
+
+
+def prestart_workers(count: int | None = None, keep_alive_s: int = 24 * 3600, wait_s: float = 0.0) -> int:
+    """Have this node's raylet start ``count`` Python workers for this driver's job now (default and most: one per
+    CPU of the node, at most MAX_PRESTARTED_WORKERS); returns how many were asked for, 0 if the raylet refused.
 
     A Ray worker serves one job. Ray pre-starts idle workers once, for the first driver of a session; every later
     run's trial actors each wait ~2.5 s for a new worker to import torch and RLlib. A warm runner calls this
     while it waits for Start, so its trials find workers that have already imported them (the session's
     PRELOAD_MODULES): a trial actor then starts in ~0.03 s. Ray has no Python API for it in 2.60, so this is the
     raylet's own ``PrestartWorkers`` call (what Ray's C++ core worker sends), over Ray's channel helper, which
-    adds the session's auth token. The workers belong to the job: Ray ends them when the driver exits."""
+    adds the session's auth token. The workers belong to the job: Ray ends them when the driver exits.
+
+    ``wait_s``: wait up to that long for them to connect. A trial submitted before its worker has connected gets a
+    worker started for it, and the pre-started one then idles."""
     try:
         import ray
         from ray._private.grpc_utils import init_grpc_channel
@@ -135,19 +148,23 @@ def prestart_workers(count: int | None = None, keep_alive_s: int = 24 * 3600) ->
 
         context = ray.get_runtime_context()
         node = next(n for n in ray.nodes() if n["NodeID"] == context.get_node_id() and n["Alive"])
-        if count is None:
-            count = min(int(node["Resources"].get("CPU", 1)), MAX_PRESTARTED_WORKERS)
+        most = min(int(node["Resources"].get("CPU", 1)), MAX_PRESTARTED_WORKERS)
+        count = most if count is None else min(count, most)
         if count <= 0:
             return 0
         request = node_manager_pb2.PrestartWorkersRequest(
             language=common_pb2.PYTHON, job_id=bytes.fromhex(context.get_job_id()),
             runtime_env_info=runtime_environment_pb2.RuntimeEnvInfo(serialized_runtime_env="{}"),
             keep_alive_duration_secs=keep_alive_s, num_workers=count)
+        before = _registered_workers() if wait_s > 0 else set()
         channel = init_grpc_channel(f"{node['NodeManagerAddress']}:{node['NodeManagerPort']}")
         try:
             node_manager_pb2_grpc.NodeManagerServiceStub(channel).PrestartWorkers(request, timeout=10)
         finally:
             channel.close()
+        deadline = time.monotonic() + wait_s
+        while wait_s > 0 and len(_registered_workers() - before) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
         return count
     except Exception as exc:  # noqa: BLE001 - an optimisation: without it trials start, only slower
         log.warning("could not pre-start Ray workers (trials will start slower): %s", exc)
