@@ -54,13 +54,10 @@ def run_engine_warm(spec: ExperimentSpec, host, storage: Path, target: float | N
                     settle_s: float = 6.0) -> dict:
     """What the app does on Start: a runner started beforehand (``runner --serve``: connected, Tune/RLlib/torch
     imported, workers pre-started for its trials) gets the folder; timed from handing it over."""
-    import os
-
     from rlstudio.core.folder import new_experiment_folder
 
     proc = subprocess.Popen([sys.executable, "-m", "rlstudio.engine.runner", "--serve", "--address", host.address],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            env={**os.environ, **host.runner_env})
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     proc.stdout.readline()  # {"ready": true}
     time.sleep(settle_s)  # in the app it is prepared when the session is ready, long before Start is clicked
     folder = new_experiment_folder(spec, storage)

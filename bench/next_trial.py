@@ -67,7 +67,6 @@ def main() -> None:
         host = SessionHost(num_cpus=2, background=True)
         host.start()
         cmd += ["--address", host.address]
-        env.update(host.runner_env)
     try:
         started = time.time()
         code = subprocess.call(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)

@@ -146,7 +146,7 @@ def test_the_cluster_panel_lists_each_node_from_the_session_helper(qtbot, two_no
     try:
         info = host.start(timeout=60)
         assert info.cpus == 2 and len(info.nodes) == 2 and {n.cpus for n in info.nodes} == {1.0}
-        assert host.runner_env == {}  # a cluster started by `ray start` has no workers pre-importing RLlib
+        assert not host.warm_workers  # a cluster started by `ray start` has no workers pre-importing RLlib
         status = host.status()
     finally:
         host.close()

@@ -119,7 +119,7 @@ def test_the_experiment_a_real_run_used_is_the_form_as_shown(qtbot, monkeypatch,
     w = MainWindow(start_session=False)
     qtbot.addWidget(w)
     w.show()
-    w.session.state, w.session.address, w.session.runner_env = "ready", ray_session.address, ray_session.runner_env
+    w.session.state, w.session.address = "ready", ray_session.address
     w.session.state_changed.emit("ready", "Ray session: ready")  # as the session announces it: the model follows
     small = {"schema_version": 1, "name": "shown", "env": {"id": "CartPole-v1"}, "algorithm": "PPO",
              "hyperparameters": {"gamma": 0.99, "train_batch_size": 256, "minibatch_size": 64, "num_epochs": 1,

@@ -590,8 +590,7 @@ from rlstudio.engine.session import SessionHost
 host = SessionHost(num_cpus=1)
 host.start()
 warm = subprocess.Popen([sys.executable, "-m", "rlstudio.engine.runner", "--serve", "--address", host.address],
-                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
-                        env={**os.environ, **host.runner_env})
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
 assert json.loads(warm.stdout.readline())["ready"]
 print(json.dumps({"session": host.pids(), "warm": warm.pid}), flush=True)
 time.sleep(600)

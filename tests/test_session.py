@@ -10,7 +10,7 @@ import time
 import pytest
 
 from rlstudio.engine import procs
-from rlstudio.engine.session import RUNNER_ENV, SessionError, SessionHost, probe_cluster
+from rlstudio.engine.session import SessionError, SessionHost, probe_cluster
 
 pytestmark = pytest.mark.ray
 
@@ -29,7 +29,7 @@ def test_status_probe_and_joining_the_session_as_an_existing_cluster(ray_session
         assert joined.status()["nodes"] == 1
         # the session says (in its key-value store) that its workers pre-import RLlib: a runner attached through
         # any helper, or by address from the command line, runs its trials on pre-started workers too
-        assert joined.runner_env == RUNNER_ENV
+        assert joined.warm_workers
     finally:
         joined.close()
 
@@ -123,7 +123,7 @@ def test_a_warm_runner_prestarts_workers_for_its_trials_with_torch_sized_to_thei
     uses the one thread Ray gives a 1-CPU actor, not one per core of the machine. A run's first wave, pre-started
     just before its trials are asked for, is one worker per trial: none started beside it to idle."""
     proc = subprocess.run([sys.executable, "-c", WARM_DRIVER, ray_session.address], capture_output=True, text=True,
-                          timeout=180, env={**os.environ, **ray_session.runner_env})
+                          timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["asked"] == 2 and len(report["prestarted"]) == 2

@@ -376,10 +376,10 @@ def run(folder: str | Path, address: str | None = None, resume: bool = False, to
 
 
 def _joined_warm(session) -> bool:
-    """Whether this runner's session pre-imports RLlib in its workers (its own, the app's: RUNNER_ENV, or any
-    session that says so, session._say_warm); then the trials run on pre-started workers (RLSTUDIO_WARM_WORKERS,
-    read by _fit)."""
-    if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1" or session.warm_workers:
+    """Whether this runner's session pre-imports RLlib in its workers (its own, or one that says so in its
+    key-value store: session._say_warm, as the app's and the test suite's do); then the trials run on pre-started
+    workers (RLSTUDIO_WARM_WORKERS, read by _fit and the worker top-up)."""
+    if session.warm_workers:
         os.environ["RLSTUDIO_WARM_WORKERS"] = "1"
         return True
     return False

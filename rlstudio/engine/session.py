@@ -108,9 +108,8 @@ def auth_environment(token: str | None = None) -> dict[str, str]:
 
 #: what every worker of a session the app starts gets: PL_DISABLE_FORK is the one variable Tune would otherwise
 #: give each trial actor as a runtime env (which keeps trials off the pre-started workers: see
-#: runner._trial_actors_without_runtime_env). Runners attached to such a session get RUNNER_ENV.
+#: runner._trial_actors_without_runtime_env). The session says so in its key-value store (_say_warm).
 WORKER_ENV = {"PL_DISABLE_FORK": "1"}
-RUNNER_ENV = {"RLSTUDIO_WARM_WORKERS": "1"}
 #: what every worker imports when it starts, before any task arrives (torch, RLlib's algorithms, Tune; and it
 #: keeps torch's threads to the CPUs Ray gives each actor): a trial actor then starts in ~0.03 s, not ~2.5 s
 PRELOAD_MODULES = ["rlstudio.engine.worker_preload"]
@@ -177,7 +176,7 @@ _WARM_KEY, _KV_NAMESPACE = b"warm_workers", b"rlstudio"
 def _say_warm() -> None:
     """Record in the session's own key-value store that its workers preload RLlib and carry WORKER_ENV: any
     runner that joins it later (the app's, ``rlstudio run --address`` of the app's session, the test-suite's)
-    then runs its trials on pre-started workers, as the app's runners do (RUNNER_ENV)."""
+    then runs its trials on pre-started workers (runner._joined_warm reads it through _is_warm)."""
     from ray.experimental import internal_kv
 
     try:
@@ -338,7 +337,8 @@ class SessionHost:
         self.proc: subprocess.Popen | None = None
         self.address: str | None = None
         self.info: ClusterInfo | None = None
-        self.runner_env: dict[str, str] = {}
+        #: its workers pre-import RLlib (a session started warm, or joined and saying so): runners on it run warm
+        self.warm_workers = False
         self._lock = threading.Lock()
 
     @property
@@ -359,9 +359,7 @@ class SessionHost:
         self.address = msg["address"]
         self.info = ClusterInfo(cpus=msg["cpus"], gpus=msg["gpus"], address=self.address,
                                 nodes=ClusterInfo.from_status(msg["status"]).nodes if msg.get("status") else ())
-        #: environment for runners attached to this session
-        warm = msg.get("warm_workers") or bool(self.adopted and self.adopted.get("warm_workers"))
-        self.runner_env = dict(RUNNER_ENV) if warm else {}
+        self.warm_workers = bool(msg.get("warm_workers") or (self.adopted and self.adopted.get("warm_workers")))
         return self.info
 
     def _host_args(self) -> list[str]:

@@ -122,7 +122,7 @@ class RunControl(QObject):
             return
         try:
             self.run.start(self.document.spec.copy(), self.storage(), self.session.address,
-                           token=self.session.token, runner_env=self.session.runner_env)
+                           token=self.session.token)
         except OSError as exc:
             QMessageBox.warning(self.window, "Cannot start", f"The experiment folder could not be created in "
                                                              f"{self.storage()}: {exc.strerror or exc}")
@@ -207,7 +207,7 @@ class RunControl(QObject):
         try:
             spec = load_spec(Path(folder) / SPEC_FILE)
             self.run.start(spec, self.storage(), self.session.address, resume_folder=folder,
-                           token=self.session.token, runner_env=self.session.runner_env)
+                           token=self.session.token)
         except (OSError, SpecFileError) as exc:
             QMessageBox.warning(self.window, "Cannot resume", f"{folder} cannot be resumed: {exc}")
             return
@@ -227,7 +227,7 @@ class RunControl(QObject):
         if str(self.window.settings.value("jobs/address", "") or "").strip():
             return
         if self.session.state == "ready" and not self.run.running and not self.shut_down and not self.closing:
-            self.run.prepare(self.session.address, self.session.token, self.session.runner_env)
+            self.run.prepare(self.session.address, self.session.token)
 
     def _on_job_finished(self, job, state, code: int) -> None:
         """The process that followed a job ended: the job ended (its log says how), or submitting, resuming or

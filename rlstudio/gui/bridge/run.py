@@ -61,16 +61,16 @@ class RunController(QObject):
         return self.process is not None and self.process.adopted_pid is not None
 
     @staticmethod
-    def _runner_env(token: str | None, runner_env: dict | None) -> dict:
-        return {**(runner_env or {}), "RLSTUDIO_BACKGROUND": "1", **({"RLSTUDIO_RAY_TOKEN": token} if token else {})}
+    def _runner_env(token: str | None) -> dict:
+        return {"RLSTUDIO_BACKGROUND": "1", **({"RLSTUDIO_RAY_TOKEN": token} if token else {})}
 
     # ---- the warm runner -------------------------------------------------------------------------------------
 
-    def prepare(self, address: str | None, token: str | None = None, runner_env: dict | None = None) -> None:
+    def prepare(self, address: str | None, token: str | None = None) -> None:
         """Start a warm runner for the next Start on this session (no-op while one is ready or a run goes)."""
         from rlstudio.engine.runner import runner_argv
 
-        env = self._runner_env(token, runner_env)
+        env = self._runner_env(token)
         if self.running or (self._warm is not None and self._warm.running and self._warm_key == (address, env)):
             return
         self.discard_warm()
@@ -102,7 +102,7 @@ class RunController(QObject):
     # ---- a run -----------------------------------------------------------------------------------------------
 
     def start(self, spec, storage: str, address: str | None, resume_folder: str | None = None,
-              token: str | None = None, runner_env: dict | None = None) -> str:
+              token: str | None = None) -> str:
         """Start (or with ``resume_folder``, continue) a run; returns its experiment folder. Raises OSError when
         the folder cannot be made."""
         from pathlib import Path
@@ -114,7 +114,7 @@ class RunController(QObject):
         folder = Path(resume_folder) if resume_folder else new_experiment_folder(spec, storage)
         (folder / EVENTS_FILE).touch()
         self._begin(folder)  # a resumed run continues its log: replay what is there
-        env = self._runner_env(token, runner_env)
+        env = self._runner_env(token)
         warm, key = self._warm, self._warm_key
         self._warm, self._warm_key = None, None
         if warm is not None and warm.running and key == (address, env) and warm.send(

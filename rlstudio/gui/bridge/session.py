@@ -36,7 +36,6 @@ class SessionController(QObject):
         self.address: str | None = None  # where runs attach
         self.cluster: str | None = None  # None: a local session
         self.token: str | None = None
-        self.runner_env: dict[str, str] = {}  # what runners attached to this session need in their environment
         self.adopted: dict | None = None  # the orphan session joined instead of starting one
         self._helper: ChildProcess | None = None
         self._status_asked = False
@@ -113,7 +112,6 @@ class SessionController(QObject):
 
     def _on_helper_message(self, msg: dict) -> None:
         from rlstudio.core.validation import ClusterInfo
-        from rlstudio.engine.session import RUNNER_ENV
 
         if self.sender() is not self._helper:
             return
@@ -126,8 +124,6 @@ class SessionController(QObject):
             self.address = msg["address"]
             nodes = ClusterInfo.from_status(msg["status"]).nodes if msg.get("status") else ()
             self.info = ClusterInfo(cpus=msg["cpus"], gpus=msg["gpus"], address=self.address, nodes=nodes)
-            warm = msg.get("warm_workers") or bool(self.adopted and self.adopted.get("warm_workers"))
-            self.runner_env = dict(RUNNER_ENV) if warm else {}
             self._on_started(self.info)
         elif "status" in msg and self.state == "ready":
             self._status_asked = False
