@@ -531,7 +531,7 @@ def test_start_with_ray_jobs_chosen_submits_from_a_child_and_says_why_it_could_n
 
 # ---- on the real two-node cluster with its job server ------------------------------------------------------
 
-GRID2 = {**SMALL, "name": "jobs2", "stop": {"iterations": 20}, "checkpoint": {"every": 1, "at_end": True}}
+GRID2 = {**SMALL, "name": "jobs2", "stop": {"iterations": 20}, "checkpoint": {"every": 2, "at_end": True}}
 
 
 @pytest.fixture(scope="module")
@@ -590,7 +590,7 @@ def stop_and_finish(run: subprocess.Popen, folder: Path, env: dict) -> list[dict
     return events
 
 
-GRID_S3 = {**SMALL, "name": "jobs-s3", "stop": {"iterations": 10}, "checkpoint": {"every": 1, "at_end": True}}
+GRID_S3 = {**SMALL, "name": "jobs-s3", "stop": {"iterations": 10}, "checkpoint": {"every": 2, "at_end": True}}
 
 
 @pytest.mark.ray
