@@ -234,6 +234,8 @@ window = MainWindow(start_session=True, settings=settings)
 window.attach_to_live_runs = True  # as rlstudio.gui.app.main does
 window.show()
 said = False
+session_said = []
+window.session.state_changed.connect(lambda state, text: session_said.append(text))
 
 def say(**msg):
     global said
@@ -259,6 +261,8 @@ if mode == "first":
 timer = QTimer()
 def guarded_poll():  # an error in the app script ends it with the error as its line: the test fails at once
     try:
+        if window.session.state == "error" and not said:
+            raise RuntimeError(session_said[-1])
         poll()
     except Exception as exc:
         print(json.dumps({"error": repr(exc)}), flush=True)
@@ -268,6 +272,26 @@ timer.timeout.connect(guarded_poll)
 timer.start(100)
 app.exec()
 '''
+
+
+def app_says(app, timeout: float = 240.0) -> dict:
+    """The app script's next line. A line that does not come fails the test with the app's last words, not a hang
+    until pytest's timeout (which ends the whole xdist worker: a worker "crashed" is all CI would say)."""
+    import selectors
+
+    with selectors.DefaultSelector() as selector:
+        selector.register(app.stdout, selectors.EVENT_READ)
+        ready = selector.select(timeout)
+    line = app.stdout.readline() if ready else ""
+    if not line:
+        if app.poll() is None:
+            app.kill()
+        _, err = app.communicate()
+        pytest.fail(f"the app said nothing within {timeout:.0f} s (exit code {app.returncode}); its stderr ends:\n"
+                    f"{err[-3000:]}")
+    said = json.loads(line)
+    assert "error" not in said, said["error"]
+    return said
 
 
 def tree(pids) -> set[int]:
@@ -293,9 +317,7 @@ def test_a_killed_app_leaves_its_run_going_to_the_end_and_then_nothing_behind(tm
     spec.write_text(yaml.safe_dump(data))
     app = launch_app(tmp_path, spec, "first")
     try:
-        line = app.stdout.readline()
-        assert line, app.communicate(timeout=30)
-        info = json.loads(line)
+        info = app_says(app)
         watched = tree([info["runner"], *info["session"]])
         app.kill()
         killed_at = time.monotonic()
@@ -603,7 +625,7 @@ def test_an_idle_session_and_warm_runner_end_within_seconds_when_their_app_is_ki
     run attached, ends Ray."""
     owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
     try:
-        info = json.loads(owner.stdout.readline())
+        info = app_says(owner)
         watched = tree([info["warm"], *info["session"]])
         owner.kill()
         killed = time.monotonic()
@@ -630,14 +652,12 @@ def test_the_launch_after_a_crash_joins_the_runs_session_and_attaches_to_the_run
     first = launch_app(tmp_path, spec, "first")
     second = None
     try:
-        crashed = json.loads(first.stdout.readline())
+        crashed = app_says(first)
         watched = tree([crashed["runner"], *crashed["session"]])
         first.kill()
         first.wait()
         second = launch_app(tmp_path, spec, "next")
-        line = second.stdout.readline()
-        assert line, second.communicate(timeout=30)
-        relaunched = json.loads(line)
+        relaunched = app_says(second)
         assert relaunched["adopted"] and relaunched["address"] == crashed["address"]
         assert relaunched["attached"] and relaunched["runner"] == crashed["runner"]
         assert relaunched["folder"] == crashed["folder"]
