@@ -78,15 +78,13 @@ from pathlib import Path
 import ray
 from rlstudio.engine.session import RaySession, prestart_workers
 
-def idle_workers():
+def ray_workers(*titles):
     import psutil
     return {p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
-            if (p.info["cmdline"] or [""])[0].startswith("ray::IDLE")}
+            if (p.info["cmdline"] or [""])[0].startswith(titles)}
 
-def ray_workers():
-    import psutil
-    return {p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
-            if (p.info["cmdline"] or [""])[0].startswith(("ray::IDLE", "ray::Trial"))}
+def idle_workers():
+    return ray_workers("ray::IDLE")
 
 @ray.remote(num_cpus=1)
 class Trial:
@@ -97,12 +95,12 @@ class Trial:
 RaySession(sys.argv[1]).start()
 # a run's first wave (runner.run): pre-started and at once asked for; waiting for it to connect, as the runner does,
 # keeps the raylet from starting a worker of its own for the trial (the pre-started one would then idle)
-old = ray_workers()
+old = ray_workers("ray::IDLE", "ray::Trial")
 prestart_workers(1, wait_s=10)
 first = Trial.remote()
 first_pid = ray.get(first.where.remote())[0]
 time.sleep(2)  # a worker started for the trial meanwhile would be up by now
-first_wave = sorted(ray_workers() - old)
+first_wave = sorted(ray_workers("ray::IDLE", "ray::Trial") - old)
 
 # the app's warm runner: workers pre-started long before Start
 before = idle_workers()
