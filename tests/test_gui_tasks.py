@@ -41,3 +41,30 @@ def test_held_tasks_never_start_after_shutdown(qtbot):
     assert tasks.shutdown()
     qtbot.wait(50)
     assert ran == []
+
+
+def test_a_task_is_released_on_the_gui_thread_never_on_a_worker(qtbot):
+    """A task's QObject must end on the GUI thread. Its worker once held it until Qt deleted the finished runnable
+    there: a superseded task (nobody else holding it) then died on the worker thread, a use-after-free the GUI
+    thread could run into (the suite saw a bus error in a GUI test)."""
+    import gc
+
+    from rlstudio.gui.bridge.tasks import TaskRunner
+
+    tasks = TaskRunner()
+    release = threading.Event()
+    died_on: list[int] = []
+    first = tasks.submit(release.wait, 10, key="k")
+    first.destroyed.connect(lambda *_: died_on.append(threading.get_ident()))
+    qtbot.waitUntil(lambda: tasks.pool.activeThreadCount() == 1, timeout=5000)  # running, blocked
+    latest = tasks.submit(lambda: "latest", key="k")  # supersedes it while it runs
+    del first
+    gc.collect()
+    release.set()
+    with qtbot.waitSignal(latest.finished, timeout=5000) as got:
+        pass
+    assert got.args == ["latest"]
+    assert tasks.shutdown()
+    gc.collect()
+    qtbot.wait(50)
+    assert died_on == [threading.get_ident()]

@@ -16,6 +16,19 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 log = logging.getLogger(__name__)
 
 
+class _Ticket:
+    """What a worker thread sees of a task: a plain object, never a Qt one. A :class:`Task` (a QObject of the GUI
+    thread) referenced from the worker's runnable could lose its last reference there, when Qt deletes the finished
+    runnable on the worker thread after the GUI thread had already delivered the result: a QObject destroyed on the
+    wrong thread while the GUI thread may still touch it. A use-after-free of that kind ends the process with a
+    segmentation fault or a bus error, at random (both seen in the test suite's GUI tests)."""
+
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+
 class Task(QObject):
     """One submitted function call. ``finished(result)`` or ``failed(message, traceback)`` fires once, on the
     GUI thread, unless the task was superseded or cancelled first."""
@@ -26,33 +39,40 @@ class Task(QObject):
     def __init__(self, key: str | None):
         super().__init__()
         self.key = key
-        self.cancelled = False
+        self.ticket = _Ticket()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.ticket.cancelled
 
     def cancel(self) -> None:
-        self.cancelled = True
+        self.ticket.cancelled = True
 
 
 class _Relay(QObject):
     """Lives on the GUI thread; the worker emits on it, Qt queues the call to the GUI thread."""
 
-    done = Signal(object, object)  # task, result
-    error = Signal(object, str, str)  # task, message, traceback
+    done = Signal(object, object)  # ticket, result
+    error = Signal(object, str, str)  # ticket, message, traceback
 
 
 class _Runnable(QRunnable):
-    def __init__(self, relay: _Relay, task: Task, fn: Callable, args: tuple, kwargs: dict):
+    """Holds the function, its arguments and the task's ticket; no Qt object but the relay, which its runner owns
+    and keeps alive until the pool is done."""
+
+    def __init__(self, relay: _Relay, ticket: _Ticket, fn: Callable, args: tuple, kwargs: dict):
         super().__init__()
-        self.relay, self.task, self.fn, self.args, self.kwargs = relay, task, fn, args, kwargs
+        self.relay, self.ticket, self.fn, self.args, self.kwargs = relay, ticket, fn, args, kwargs
 
     def run(self) -> None:
-        if self.task.cancelled:
+        if self.ticket.cancelled:
             return
         try:
             result = self.fn(*self.args, **self.kwargs)
         except Exception as exc:  # noqa: BLE001 - every failure reaches the user as a message
-            self.relay.error.emit(self.task, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            self.relay.error.emit(self.ticket, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         else:
-            self.relay.done.emit(self.task, result)
+            self.relay.done.emit(self.ticket, result)
 
 
 class TaskRunner(QObject):
@@ -64,7 +84,7 @@ class TaskRunner(QObject):
         self._relay.done.connect(self._on_relay_done)
         self._relay.error.connect(self._on_relay_error)
         self._latest: dict[str, Task] = {}
-        self._live: set[Task] = set()
+        self._live: dict[_Ticket, Task] = {}  # until its result is delivered: only the GUI thread holds a Task
         self._closed = False
         self._held: list[_Runnable] | None = None
 
@@ -90,27 +110,29 @@ class TaskRunner(QObject):
             previous = self._latest.get(key)
             if previous is not None:
                 previous.cancel()
+                self._live.pop(previous.ticket, None)  # its late result finds no task: dropped
             self._latest[key] = task
-        self._live.add(task)  # keep the Python object alive until its result is delivered
-        runnable = _Runnable(self._relay, task, fn, args, kwargs)
+        self._live[task.ticket] = task
+        runnable = _Runnable(self._relay, task.ticket, fn, args, kwargs)
         if self._held is not None:
             self._held.append(runnable)
         else:
             self.pool.start(runnable)
         return task
 
-    def _current(self, task: Task) -> bool:
-        self._live.discard(task)
-        if task.cancelled:
-            return False
-        return task.key is None or self._latest.get(task.key) is task
+    def _current(self, ticket: _Ticket) -> Task | None:
+        """The task of ``ticket`` if its result is still wanted."""
+        task = self._live.pop(ticket, None)
+        if task is None or task.cancelled:
+            return None
+        return task if task.key is None or self._latest.get(task.key) is task else None
 
-    def _on_relay_done(self, task: Task, result: object) -> None:
-        if self._current(task):
+    def _on_relay_done(self, ticket: _Ticket, result: object) -> None:
+        if (task := self._current(ticket)) is not None:
             task.finished.emit(result)
 
-    def _on_relay_error(self, task: Task, message: str, tb: str) -> None:
-        if self._current(task):
+    def _on_relay_error(self, ticket: _Ticket, message: str, tb: str) -> None:
+        if (task := self._current(ticket)) is not None:
             log.warning("background task failed: %s", message)
             task.failed.emit(message, tb)
 
