@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
@@ -31,6 +31,12 @@ def _action(parent: QObject, text: str, slot, shortcut: str | None = None, tip: 
     return action
 
 
+#: After a run ends, the runner for the next Start is prepared this much later, not at once: the CPU goes first to
+#: what comes right after a run (its last events, a rollout or an evaluation of its checkpoint, or closing the
+#: window, which would only end a runner still importing torch). A Start before then starts a runner as usual.
+PREPARE_AFTER_RUN_MS = 5000
+
+
 class RunControl(QObject):
     """Start/Stop/Resume for one window; the bridge's run and session feed the model through it."""
 
@@ -44,6 +50,10 @@ class RunControl(QObject):
         self._start_when_checked = False  # Start was clicked while an edit waited for validation
         self._reattach_checked = False  # the first scan of the experiments looks for runs left going
         self._job_process = None  # the process following a run on a remote cluster (bridge/jobs.py)
+        self._prepare_later = QTimer(self)
+        self._prepare_later.setSingleShot(True)
+        self._prepare_later.setInterval(PREPARE_AFTER_RUN_MS)
+        self._prepare_later.timeout.connect(lambda: self.prepare_runner())
         self.start_action = _action(self, "&Start", self.start, "Ctrl+R")
         self.start_action.setObjectName("start")
         self.stop_action = _action(self, "S&top", self.stop, "Ctrl+.",
@@ -364,4 +374,4 @@ class RunControl(QObject):
             QMessageBox.warning(self.window, "The run stopped", f"{state.runner_error}\n\nDetails are in "
                                                                 f"{Path(self.run.folder) / LOG_FILE}")
         self.status(f"Run {state.status} — {self.run.folder}", 10000)
-        self.prepare_runner()
+        self._prepare_later.start()
