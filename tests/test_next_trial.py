@@ -98,3 +98,23 @@ def test_a_run_prestarts_the_workers_its_first_trials_take(changes, expected):
     for key, value in changes.items():
         data[key] = {**data[key], **value}
     assert _first_wave_workers(ExperimentSpec.from_dict(data)) == expected
+
+
+def test_the_first_wave_is_counted_before_rllib_is_imported():
+    """The runner asks for its first workers before it imports RLlib and torch (~3 s), so that they preload
+    them on the other core meanwhile: counting them must not import either (it did, through engine.build, and
+    a one-trial run's trial started ~4 s later)."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import sys, json; from rlstudio.core.spec import ExperimentSpec; "
+            "from rlstudio.engine.runner import _first_wave_workers; "
+            "n = _first_wave_workers(ExperimentSpec.from_dict({'schema_version': 1, 'name': 'w', "
+            "'env': {'id': 'CartPole-v1'}, 'algorithm': 'PPO', 'hyperparameters': {'lr': {'grid': [1e-3, 1e-4]}}, "
+            "'search': {'algorithm': 'grid', 'seeds': 3}, "
+            "'resources': {'env_runners': 0, 'max_concurrent_trials': 8}})); "
+            "print(json.dumps([n, sorted(m for m in ('torch', 'ray.rllib', 'ray.tune') if m in sys.modules)]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [6, []]  # 2 learning rates x 3 seeds, all at once

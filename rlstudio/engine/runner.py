@@ -389,10 +389,11 @@ def _first_wave_workers(spec: ExperimentSpec) -> int:
     """The Ray workers the run's first trials take at once: one for each trial actor and one for each of its env
     runners, for as many trials as start together (prestart_workers caps it at the node's CPUs). A worker nobody
     takes still imports torch and RLlib (~5 s of a core) and idles at ~460 MB: a one-trial run on 2 CPUs left
-    one such worker per run (23 of the 84 the test suite's session started)."""
-    from rlstudio.engine import build
+    one such worker per run (23 of the 84 the test suite's session started).
 
-    trials = grid_size(spec.hyperparameters) * spec.search.num_samples * build.seeds_of(spec)
+    Nothing here may import engine.build (RLlib, torch: ~3 s of the runner's start): the workers are asked for
+    before that import, so that they preload RLlib while the runner imports it, on the other core."""
+    trials = grid_size(spec.hyperparameters) * spec.search.num_samples * spec.search.seeds_per_config
     at_once = min(trials, spec.resources.max_concurrent_trials or trials)
     return max(int(at_once), 1) * (1 + spec.resources.env_runners)
 
