@@ -95,6 +95,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    import importlib.util
+
+    if importlib.util.find_spec("stable_baselines3") is None:  # (e) needs it: say so before minutes of training
+        raise SystemExit('stable-baselines3 is missing: pip install -e ".[bench]"')
     storage = temp_storage()
     spec = load_spec(presets_dir() / "cartpole-fast.yaml")
     host = SessionHost()
