@@ -20,8 +20,8 @@ class _Ticket:
     """What a worker thread sees of a task: a plain object, never a Qt one. A :class:`Task` (a QObject of the GUI
     thread) referenced from the worker's runnable could lose its last reference there, when Qt deletes the finished
     runnable on the worker thread after the GUI thread had already delivered the result: a QObject destroyed on the
-    wrong thread while the GUI thread may still touch it. A use-after-free of that kind ends the process with a
-    segmentation fault or a bus error, at random (both seen in the test suite's GUI tests)."""
+    wrong thread while the GUI thread may still touch it. A use-after-free of that kind ends the process at random,
+    with a segmentation fault or a bus error (the likely cause of a bus error seen once in a GUI test)."""
 
     __slots__ = ("cancelled",)
 
