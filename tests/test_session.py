@@ -78,10 +78,13 @@ from pathlib import Path
 import ray
 from rlstudio.engine.session import RaySession, prestart_workers
 
+RAYLET = int(sys.argv[2])
+
 def ray_workers(*titles):
+    """This session's workers (its raylet's children): another Ray may run on the machine meanwhile."""
     import psutil
-    return {p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
-            if (p.info["cmdline"] or [""])[0].startswith(titles)}
+    return {p.info["pid"] for p in psutil.process_iter(["pid", "ppid", "cmdline"])
+            if p.info["ppid"] == RAYLET and (p.info["cmdline"] or [""])[0].startswith(titles)}
 
 def idle_workers():
     return ray_workers("ray::IDLE")
@@ -120,8 +123,9 @@ def test_a_warm_runner_prestarts_workers_for_its_trials_with_torch_sized_to_thei
     (engine/worker_preload): the trial actor runs in a worker started before it was asked for, and torch in it
     uses the one thread Ray gives a 1-CPU actor, not one per core of the machine. A run's first wave, pre-started
     just before its trials are asked for, is one worker per trial: none started beside it to idle."""
-    proc = subprocess.run([sys.executable, "-c", WARM_DRIVER, ray_session.address], capture_output=True, text=True,
-                          timeout=180)
+    raylet, = (p for p in ray_session.pids() if procs.command_line(p).split(" ")[0].endswith("/raylet"))
+    proc = subprocess.run([sys.executable, "-c", WARM_DRIVER, ray_session.address, str(raylet)], capture_output=True,
+                          text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["asked"] == 2 and len(report["prestarted"]) == 2
