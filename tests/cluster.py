@@ -56,6 +56,11 @@ def _started_at(pid: int) -> float | None:
     return procs.start_time(pid)
 
 
+def raylet_under(pid: int) -> int | None:
+    """The raylet among ``pid``'s descendants (a node's `ray start`, a session helper), if one is there."""
+    return next((p for p in procs.descendants(pid) if procs.command_line(p).split(" ")[0].endswith("/raylet")), None)
+
+
 @dataclass
 class Node:
     proc: subprocess.Popen
@@ -72,10 +77,7 @@ class Node:
         return [pid for pid, started in self.pids.items() if started and _started_at(pid) == started]
 
     def raylet_pid(self) -> int | None:
-        for pid in procs.descendants(self.proc.pid):
-            if procs.command_line(pid).split(" ")[0].endswith("/raylet"):
-                return pid
-        return None
+        return raylet_under(self.proc.pid)
 
 
 class TwoNodeCluster:

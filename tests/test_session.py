@@ -123,7 +123,9 @@ def test_a_warm_runner_prestarts_workers_for_its_trials_with_torch_sized_to_thei
     (engine/worker_preload): the trial actor runs in a worker started before it was asked for, and torch in it
     uses the one thread Ray gives a 1-CPU actor, not one per core of the machine. A run's first wave, pre-started
     just before its trials are asked for, is one worker per trial: none started beside it to idle."""
-    raylet, = (p for p in ray_session.pids() if procs.command_line(p).split(" ")[0].endswith("/raylet"))
+    from cluster import raylet_under
+
+    raylet = raylet_under(ray_session.proc.pid)
     proc = subprocess.run([sys.executable, "-c", WARM_DRIVER, ray_session.address, str(raylet)], capture_output=True,
                           text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -265,21 +265,17 @@ def search_algorithm(spec: ExperimentSpec):
         search = HyperOptSearch(metric=METRIC, mode=MODE, random_state_seed=s.seed)
     else:
         search = None  # grid and random: Tune's BasicVariantGenerator (the default)
-    if seeds_of(spec) > 1:  # each configuration trained with several seeds (engine/seeds.py)
+    if s.seeds_per_config > 1:  # each configuration trained with several seeds (engine/seeds.py)
         from rlstudio.engine.seeds import SeedGroups
 
-        return SeedGroups(seeds_of(spec), METRIC, MODE, inner=search, num_samples=s.num_samples,
+        return SeedGroups(s.seeds_per_config, METRIC, MODE, inner=search, num_samples=s.num_samples,
                           random_seed=s.seed)
     return search  # TuneConfig.max_concurrent_trials wraps it in a ConcurrencyLimiter
 
 
-def seeds_of(spec: ExperimentSpec) -> int:
-    return spec.search.seeds_per_config
-
-
 def tune_num_samples(spec: ExperimentSpec) -> int:
     """Tune's ``num_samples``: configurations for the basic generator; with seeds, every trial the searcher makes."""
-    seeds = seeds_of(spec)
+    seeds = spec.search.seeds_per_config
     if seeds == 1:
         return spec.search.num_samples
     configs = spec.search.num_samples * (grid_size(spec.hyperparameters) if spec.search.algorithm in (

@@ -502,9 +502,9 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool, 
                                    resume_errored=False, param_space=build.param_space_for(spec))
     else:
         configurations = grid_size(spec.hyperparameters) * spec.search.num_samples
-        planned = configurations * build.seeds_of(spec)
+        planned = configurations * spec.search.seeds_per_config
         writer.emit(ev.EXPERIMENT_STARTED, name=spec.name, spec=spec.to_dict(), planned_trials=planned,
-                    planned_configurations=configurations, seeds=build.seeds_of(spec),
+                    planned_configurations=configurations, seeds=spec.search.seeds_per_config,
                     folder=storage or str(folder), searched=build.searched_names(spec))
         callbacks = [callback]
         if os.environ.get("RLSTUDIO_NO_WORKER_TOP_UP") != "1":
