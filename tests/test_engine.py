@@ -145,15 +145,19 @@ def test_an_env_that_raises_fails_its_trial_with_the_traceback_while_the_other_f
     assert "FAILED" in proc.stdout and "failed" in proc.stderr
 
 
-def test_exported_script_runs_the_same_experiment(tmp_path):
+def test_exported_script_runs_the_same_experiment(tmp_path, ray_session):
     """With the same return rule: a target any policy reaches (9) is met once 5 episodes have ended and 3 seeded
-    greedy episodes confirm it, so each trial stops after its first iteration instead of its third."""
-    data = {**SMALL, "stop": {"iterations": 3, "episode_return_mean": 9, "return_window": 5, "confirm_episodes": 3}}
+    greedy episodes confirm it, so each trial stops after its first iteration instead of its third. The file names
+    the tests' running session as its Ray address, which the script joins (a Ray of its own would cost this test
+    its start and workers that have not imported RLlib yet: ~8 s)."""
+    data = {**SMALL, "stop": {"iterations": 3, "episode_return_mean": 9, "return_window": 5, "confirm_episodes": 3},
+            "ray": {"address": ray_session.address}}
     script = tmp_path / "exported.py"
     proc = run_cli("export", write_spec(tmp_path, data), "-o", script)
     assert proc.returncode == 0, proc.stderr
     text = script.read_text()
     assert "rlstudio" not in text.replace("RL Studio", "")
+    assert f"ray.init(address={ray_session.address!r})" in text
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
                          env={**os.environ, "STORAGE": str(tmp_path / "exported_runs")}, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
