@@ -42,8 +42,12 @@ def pytest_itemcollected(item):
     after another in one worker, as without it: they share one Ray session (``ray_session``), and two of them side
     by side would each train on half of a 2-core machine. The quick tests run in the other worker, mostly while
     those wait on Ray (a node's death, a job's status, an install's disk: 20 to 50 % of their time is idle). The mark
-    goes on as each test is collected, before xdist's collection hook turns it into the test's group."""
-    if item.get_closest_marker("ray") is not None:
+    goes on as each test is collected, before xdist's collection hook turns it into the test's group.
+
+    Except ``ray_waits``: a Ray test that trains nothing (no shared session) and mostly sleeps or waits for a
+    session to start or end (cores used / wall time 0.15 to 0.8, measured with bench/pytest_cpu.py): in the
+    group it would hold up the training tests for ~40 s in all; beside them it costs them next to no CPU."""
+    if item.get_closest_marker("ray") is not None and item.get_closest_marker("ray_waits") is None:
         item.add_marker(pytest.mark.xdist_group("ray"))
 
 

@@ -203,6 +203,7 @@ def test_a_trial_that_cannot_fit_the_session_is_refused_before_it_waits(tmp_path
     assert "can never start" in proc.stderr
 
 
+@pytest.mark.ray_waits
 def test_an_unreachable_cluster_is_reported_within_15_seconds(tmp_path):
     started = time.monotonic()
     proc = run_cli("run", write_spec(tmp_path, SMALL), "--storage", tmp_path / "runs", "--address",

@@ -29,6 +29,7 @@ def started_window(qtbot, tmp_path, data: dict):
     return window, session_pids
 
 
+@pytest.mark.ray_waits
 def test_session_status_reaches_ready_and_closing_ends_every_ray_process(qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 

@@ -620,6 +620,7 @@ time.sleep(600)
 
 
 @ray
+@pytest.mark.ray_waits
 def test_an_idle_session_and_warm_runner_end_within_seconds_when_their_app_is_killed(tmp_path):
     """Nothing to carry on for: the warm runner sees its input close and exits, then the session helper, with no
     run attached, ends Ray."""

@@ -33,6 +33,7 @@ def test_status_probe_and_joining_the_session_as_an_existing_cluster(ray_session
         joined.close()
 
 
+@pytest.mark.ray_waits
 def test_a_port_that_is_not_a_ray_cluster_gets_a_clear_error_in_time():
     with socket.socket() as server:  # accepts connections and never answers, like a wrong service would
         server.bind(("127.0.0.1", 0))
@@ -45,6 +46,7 @@ def test_a_port_that_is_not_a_ray_cluster_gets_a_clear_error_in_time():
     assert address in str(err.value)
 
 
+@pytest.mark.ray_waits
 def test_a_session_left_to_a_run_ends_itself_after_the_run():
     host = SessionHost(num_cpus=1)
     host.start()
