@@ -466,6 +466,32 @@ def _trial_actors_without_runtime_env() -> None:
     class_cache._ActorClassCache.get = get
 
 
+def _save_every_status_change() -> None:
+    """Make Tune save a trial's new status (ERROR above all) in its experiment state, which a resume continues.
+
+    Tune 2.60 writes a trial into its saved state only when the trial is marked for it (``_mark_trial_to_checkpoint``:
+    at its start, its results, its checkpoints, a stop of a live actor). A killed or crashed trial worker fails its
+    actor first: ``_actor_failed`` forgets the actor, then the failed task ends the trial through
+    ``_schedule_trial_stop``, which sets ERROR but marks the trial only while its actor is known. So when Tune
+    saved its state between the trial's last result and its death, the saved state kept it RUNNING with its old
+    failure count: the runner's ``_finish`` (which trusts the saved state) said "stopped, resumable", and a resume
+    trained the errored trial again (seen once in test_recovery's killed-worker test). Marking the trial at every
+    status change closes that gap; the next save (at most TUNE_GLOBAL_CHECKPOINT_S later, and always at the end
+    of ``fit``) writes it."""
+    from ray.tune.execution.tune_controller import TuneController
+
+    if getattr(TuneController._set_trial_status, "_rlstudio", False):
+        return
+    original = TuneController._set_trial_status
+
+    def _set_trial_status(self, trial, status):
+        original(self, trial, status)
+        self._mark_trial_to_checkpoint(trial)
+
+    _set_trial_status._rlstudio = True
+    TuneController._set_trial_status = _set_trial_status
+
+
 def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool, storage: str | None = None) -> int:
     from ray import tune
 
@@ -474,6 +500,7 @@ def _fit(spec: ExperimentSpec, folder: Path, writer: EventWriter, resume: bool, 
 
     if os.environ.get("RLSTUDIO_WARM_WORKERS") == "1":  # the app's own local session (SessionHost.warm_workers)
         _trial_actors_without_runtime_env()
+    _save_every_status_change()
 
     # RLlib reports no mean return until the first episode ends (Pendulum: 200 steps); Tune's strict check would
     # fail such a trial. The stopper and the schedulers all treat a missing return as "not yet".
