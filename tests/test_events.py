@@ -69,6 +69,11 @@ def test_progress_view_names_best_trial_and_params():
     text = render(ExperimentState.replay(_stream()), now=104.0)
     assert "best so far: t2 return 50" in text
     assert "lr=0.01" in text and "errored" in text
+    # the best trial's return as it was chosen: its last, not a lucky peak it fell back from
+    peak = [{"event": "trial_started", "trial_id": "t3", "time": 105.0, "config": {}},
+            _result("t3", 106.0, 1, episode_return_mean=300.0), _result("t3", 107.0, 2, episode_return_mean=95.0)]
+    text = render(ExperimentState.replay(_stream() + peak), now=108.0)
+    assert "best so far: t3 return 95" in text
 
 
 def _result(tid, t, iteration, time_s=None, **extra):

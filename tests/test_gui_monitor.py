@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from rlstudio.core.events import ExperimentState
 
@@ -152,6 +153,50 @@ def test_experiments_browser_lists_folders_and_opening_one_rebuilds_trials_and_c
     qtbot.waitUntil(lambda: window.trials.model.rowCount() == 1
                     and window.run.state.trials["t1"].iteration == 1, timeout=5000)
     window.close()
+
+
+def test_the_experiments_list_shows_what_each_run_found_as_its_summary_says_and_sorts_it_by_number(qtbot,
+                                                                                                   tmp_path):
+    """The Result column: not the best iteration's return (the highest of many noisy estimates) but the figure the
+    CLI and the best-trial card give, and a tooltip saying what it rests on."""
+    from rlstudio.core.events import EventWriter
+    from rlstudio.gui.bridge import TaskRunner
+    from rlstudio.gui.panels.experiments import ExperimentsPanel
+
+    def experiment(name, windows, evaluated=None, finished=None):
+        writer = EventWriter(tmp_path / "runs" / name)
+        writer.emit("experiment_started", name=name, spec={}, planned_trials=1)
+        writer.emit("trial_started", trial_id=f"{name}-t", config={})
+        for i, value in enumerate(windows, start=1):
+            writer.emit("trial_result", trial_id=f"{name}-t", iteration=i, timesteps=100 * i,
+                        return_window=value, return_episodes=20)
+        if evaluated is not None:
+            writer.emit("trial_evaluated", trial_id=f"{name}-t", iteration=len(windows), return_mean=evaluated,
+                        return_std=0.0, returns=[evaluated] * 30, success=True)
+        if finished is not None:
+            writer.emit("experiment_finished", status="completed", best_trial_id=f"{name}-t", **finished)
+
+    experiment("lucky-peak", [10.0, 300.0, 95.0], finished={})  # one lucky window at iteration 2
+    experiment("confirmed", [10.0, 480.0, 488.4], evaluated=500.0, finished={})
+    experiment("seeds", [200.0, 410.0], finished={"best_group_iqm": 402.5, "best_group_iqm_ci": [380.0, 420.0],
+                                                  "best_group_runs": 5})
+    experiment("going", [42.0])
+    tasks = TaskRunner()
+    panel = ExperimentsPanel(tasks, lambda: str(tmp_path / "runs"))
+    qtbot.addWidget(panel)
+    panel.refresh()
+    tree = panel.tree
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 4, timeout=10000)
+    assert tree.headerItem().text(4) == "Result" and "overstates" in tree.headerItem().toolTip(4)
+    rows = {tree.topLevelItem(i).text(0): tree.topLevelItem(i) for i in range(4)}
+    assert rows["lucky-peak"].text(4) == "95" and "last 20 episodes" in rows["lucky-peak"].toolTip(4)
+    assert rows["confirmed"].text(4) == "500" and "evaluated over 30 episodes" in rows["confirmed"].toolTip(4)
+    assert rows["seeds"].text(4) == "402.5" and rows["seeds"].toolTip(4).startswith(
+        "IQM of the best configuration's 5 seeds, 95 % interval 380 to 420")
+    assert rows["going"].text(4) == "42" and "so far" in rows["going"].toolTip(4)
+    tree.sortByColumn(4, Qt.SortOrder.DescendingOrder)
+    assert [tree.topLevelItem(i).text(0) for i in range(4)] == ["confirmed", "seeds", "lucky-peak", "going"]
+    tasks.shutdown()
 
 
 def many_trials_state(trials=12, points=400):

@@ -100,7 +100,8 @@ def render(state: ExperimentState, now: float | None = None, width: int = 100) -
     lines.append(header)
     if best is not None:
         params = ", ".join(f"{k}={fmt_number(v)}" for k, v in best.config.items())
-        lines.append(f"best so far: {best.trial_id} return {fmt_number(best.best_return)}"
+        # its final return, as it was chosen (not its best iteration's, the highest of many noisy estimates)
+        lines.append(f"best so far: {best.trial_id} return {fmt_number(best.final_return)}"
                      + (f" ({params})" if params else ""))
     lines.append(f"{'trial':<14}{'status':<10}{'progress':<14}{'iter':>6}{'steps':>10}{'return':>10}  params")
     for t in sorted(state.trials.values(), key=lambda t: t.trial_id):

@@ -1,5 +1,5 @@
-"""The experiments browser: every experiment folder under the storage folder, with status, date and best
-return. Opening one rebuilds the trials and curves from its event log (and follows it if it is still running).
+"""The experiments browser: every experiment folder under the storage folder, with status, date and result (what
+the run found, as the best trial was chosen: ``result_of``). Opening one rebuilds the trials and curves from its event log (and follows it if it is still running).
 Selecting several (or one with several configurations) and choosing Compare… asks for the Compare view."""
 
 from __future__ import annotations
@@ -29,22 +29,67 @@ def scan(storage: str) -> list[dict]:
         if not (folder / EVENTS_FILE).is_file():
             continue
         state = ExperimentState.load(folder)
-        best = state.best_trial()
         status = state.status
         live = status == "running" and runner_pid(folder) is not None
         if status == "running" and not live and (folder / PID_FILE).exists():
             status = "interrupted"  # its runner was killed: resumable, not live
         if status == "running" and (folder / JOB_FILE).is_file():
             status = "on the cluster"  # a job: whether it still runs is asked when it is opened (and followed)
+        result, basis = result_of(state)
         rows.append({"folder": str(folder), "name": state.name or folder.name, "status": status, "live": live,
-                     "started": state.started, "trials": len(state.trials),
-                     "best": best.best_return if best else None,
+                     "started": state.started, "trials": len(state.trials), "result": result, "basis": basis,
                      "groups": len(stats.group_trials(state.trials.values()))})
     rows.sort(key=lambda r: r["started"] or 0, reverse=True)
     return rows
 
 
 GROUPS_ROLE = Qt.ItemDataRole.UserRole + 1
+NUMBER_ROLE = Qt.ItemDataRole.UserRole + 2  # the Trials and Result columns' numbers, which they sort by
+TRIALS_COLUMN, RESULT_COLUMN = 3, 4
+NUMBER_COLUMNS = (TRIALS_COLUMN, RESULT_COLUMN)
+RESULT_TIP = ("What the run found, as its best trial was chosen: the best trial's final return (its confirmation "
+              "evaluation when it made one at its end, else the mean of its last episodes), or with several seeds "
+              "per configuration the best configuration's IQM over its seeds. Not the best iteration's return, "
+              "which overstates what was learned. Hover a row for what its figure rests on.")
+
+
+def result_of(state: ExperimentState) -> tuple[float | None, str]:
+    """(figure, what it rests on) for the Result column: the figure the run's summary gives (the CLI, the best-trial
+    card), never the best iteration's return, the highest of many noisy estimates, which overstates what a trial
+    learned. With several seeds per configuration, the best configuration's IQM over its seeds (as the finished
+    run recorded it); else the best trial's final return: its confirmation evaluation when it made one at its
+    end, else the mean of its last finished episodes."""
+    best = state.best or {}
+    if best.get("best_group_iqm") is not None:
+        ci = best.get("best_group_iqm_ci")
+        interval = f", 95 % interval {fmt_number(ci[0])} to {fmt_number(ci[1])}" if ci else ""
+        return best["best_group_iqm"], (f"IQM of the best configuration's {best.get('best_group_runs')} seeds"
+                                        f"{interval} (trial {best.get('best_trial_id')} is its best seed)")
+    trial = state.best_trial()
+    if trial is None:
+        return None, "no trial has reported a mean return yet"
+    so_far = " so far" if state.status == "running" else ""
+    e = trial.evaluation
+    if e is not None and e.get("return_mean") is not None and e.get("iteration") == trial.iteration:
+        episodes = len(e.get("returns") or ()) or "its"
+        return trial.final_return, (f"best trial{so_far} {trial.trial_id}, evaluated over {episodes} episodes at "
+                                    f"its last iteration")
+    episodes = f" {trial.return_episodes}" if trial.return_episodes else ""
+    return trial.final_return, f"best trial{so_far} {trial.trial_id}: mean return of its last{episodes} episodes"
+
+
+class _Row(QTreeWidgetItem):
+    """Sorts the Trials and Result columns by their numbers, not their text ("10" before "9", "500" before "94.5");
+    a row without a result counts as lower than any."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        column = self.treeWidget().sortColumn() if self.treeWidget() else 0
+        if column not in NUMBER_COLUMNS:  # (PySide's super().__lt__ comes back here: compare as Qt would)
+            return self.text(column) < other.text(column)
+        mine, theirs = self.data(column, NUMBER_ROLE), other.data(column, NUMBER_ROLE)
+        return (mine is not None, mine or 0.0) < (theirs is not None, theirs or 0.0)
+
+
 COMPARE_TIP = "Overlay the selected experiments' curves with bands and compare their final returns with intervals"
 
 
@@ -62,7 +107,8 @@ class ExperimentsPanel(QWidget):
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Experiment", "Status", "Started", "Trials", "Best return"])
+        self.tree.setHeaderLabels(["Experiment", "Status", "Started", "Trials", "Result"])
+        self.tree.headerItem().setToolTip(RESULT_COLUMN, RESULT_TIP)
         self.tree.setRootIsDecorated(False)
         self.tree.setSortingEnabled(True)
         self.tree.itemActivated.connect(self._on_tree_item_activated)
@@ -93,8 +139,10 @@ class ExperimentsPanel(QWidget):
         for row in rows:
             started = _dt.datetime.fromtimestamp(row["started"]).strftime("%Y-%m-%d %H:%M") if row["started"] \
                 else ""
-            item = QTreeWidgetItem([row["name"], row["status"], started, str(row["trials"]),
-                                    fmt_number(row["best"])])
+            item = _Row([row["name"], row["status"], started, str(row["trials"]), fmt_number(row["result"])])
+            item.setData(TRIALS_COLUMN, NUMBER_ROLE, row["trials"])
+            item.setData(RESULT_COLUMN, NUMBER_ROLE, row["result"])
+            item.setToolTip(RESULT_COLUMN, row["basis"])
             item.setData(0, Qt.ItemDataRole.UserRole, row["folder"])
             item.setData(0, GROUPS_ROLE, row.get("groups", 0))
             item.setToolTip(0, row["folder"])
