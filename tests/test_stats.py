@@ -126,6 +126,8 @@ def test_final_return_prefers_evaluation_then_window_then_iteration_mean():
     stale = trial("s", {}, [{"iteration": 3, "return_window": 400.0}, {"iteration": 4, "return_window": 420.0}],
                   evaluation={"iteration": 3, "return_mean": 380.0})
     assert stats.final_return(stale) == (420.0, "window") and stale.final_return == 420.0
+    # what the run's summary says of it ("evaluated" or not: runner._best, the Experiments list, the card)
+    assert evaluated.final_evaluation["return_mean"] == 480.0 and stale.final_evaluation is None
     windowed = trial("w", {}, [{"return_window": None, "episode_return_mean": 9.0}, {"return_window": 5.0},
                                {"return_window": 7.0, "episode_return_mean": 500.0},
                                {"return_window": None, "episode_return_mean": 2.0}])

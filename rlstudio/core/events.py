@@ -231,15 +231,22 @@ class TrialState:
         return self.evaluations[-1] if self.evaluations else None
 
     @property
-    def final_return(self) -> float | None:
-        """What the trial achieved: its confirmation evaluation's mean when that was made at its last iteration,
-        else its last windowed return (an earlier, failed confirmation is stale by then). The best trial, the groups' statistics and the report rank by this (not the best iteration: the
-        maximum over many noisy estimates is biased upward)."""
+    def final_evaluation(self) -> dict | None:
+        """The confirmation evaluation made at the trial's last iteration, if any (a confirmed success stops the
+        trial there); an earlier one, which failed, is stale by then."""
         evaluation = self.evaluation
         if evaluation is not None and evaluation.get("return_mean") is not None \
                 and evaluation.get("iteration") == self.iteration:
-            return evaluation["return_mean"]  # evaluated at its end (a confirmed success stops the trial there)
-        return self.current_return
+            return evaluation
+        return None
+
+    @property
+    def final_return(self) -> float | None:
+        """What the trial achieved: its final evaluation's mean (``final_evaluation``), else its last windowed
+        return. The best trial, the groups' statistics and the report rank by this (not the best iteration: the
+        maximum over many noisy estimates is biased upward)."""
+        evaluation = self.final_evaluation
+        return evaluation["return_mean"] if evaluation is not None else self.current_return
 
     @property
     def return_episodes(self) -> int | None:

@@ -588,7 +588,7 @@ def _best(grid, searched: list[str], folder: Path | None = None, storage: str | 
                           "distinguishable": comparison.distinguishable, "verdict": comparison.sentence}
     out = {"best_trial_id": best.trial_id, "best_metric": float(best.final_return), "best_checkpoint": None,
            "best_config": best.config, "best_return_episodes": best.return_episodes,
-           "best_evaluated": best.evaluation is not None, **group_info}
+           "best_evaluated": best.final_evaluation is not None, **group_info}
     for result in grid:
         if Path(result.path).name.removeprefix("trial_") == best.trial_id:
             out["best_checkpoint"] = (storage_uri(result.checkpoint.path, storage) if result.checkpoint

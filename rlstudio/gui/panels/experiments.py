@@ -69,8 +69,8 @@ def result_of(state: ExperimentState) -> tuple[float | None, str]:
     if trial is None:
         return None, "no trial has reported a mean return yet"
     so_far = " so far" if state.status == "running" else ""
-    e = trial.evaluation
-    if e is not None and e.get("return_mean") is not None and e.get("iteration") == trial.iteration:
+    e = trial.final_evaluation
+    if e is not None:
         episodes = len(e.get("returns") or ()) or "its"
         return trial.final_return, (f"best trial{so_far} {trial.trial_id}, evaluated over {episodes} episodes at "
                                     f"its last iteration")

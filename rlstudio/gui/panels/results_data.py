@@ -33,8 +33,8 @@ def return_text(trial) -> str:
     episodes = trial.return_episodes
     what = f"Mean return of the last {episodes} episodes" if episodes else "Final mean return"
     text = f"{what} <b>{fmt_number(trial.current_return)}</b>"
-    e = trial.evaluation
-    if e is not None and e.get("return_mean") is not None and e.get("iteration") == trial.iteration:
+    e = trial.final_evaluation
+    if e is not None:
         text += f" (evaluated {fmt_number(e['return_mean'])} ± {fmt_number(e.get('return_std'))})"
     return (f"{text} at iteration {trial.iteration}, {fmt_number(trial.timesteps)} timesteps trained "
             f"(best iteration {fmt_number(trial.best_return)})")
