@@ -79,6 +79,8 @@ def test_trials_table_sorts_highlights_the_best_and_syncs_selection_with_curves(
     best_row = model.trial_ids.index(best)
     assert model.data(model.index(best_row, 0), Qt.ItemDataRole.FontRole).bold()
     assert model.data(model.index(best_row, model.columns().index("Status"))) == "finished"
+    peak = model.index(best_row, model.columns().index("Best return"))
+    assert "overstates" in model.data(peak, Qt.ItemDataRole.ToolTipRole)  # says it is not what the best is chosen by
     trials.view.sortByColumn(model.columns().index("Best return"), Qt.SortOrder.DescendingOrder)
     top = trials.proxy.index(0, 0).data()
     assert top == best

@@ -171,6 +171,9 @@ class TrialsModel(QAbstractTableModel):
             return (f"At iteration {ev.get('iteration')}: {ev.get('episodes')} seeded episodes with greedy actions, "
                     f"mean {fmt_number(ev.get('return_mean'))} ± {fmt_number(ev.get('return_std'))} (std) against "
                     f"the target {fmt_number(ev.get('target'))}: {'solved' if ev.get('success') else 'not yet'}.")
+        if role == Qt.ItemDataRole.ToolTipRole and column == "Best return":
+            return ("The highest Return this trial reached at any iteration so far. The peak of many noisy figures "
+                    "overstates what it learned: the best trial is chosen by its final return, not by this.")
         if role == Qt.ItemDataRole.ToolTipRole and trial.trial_id == self.best:
             return "The best trial so far (highest final return: its confirmation evaluation, else the mean of its " \
                    "last finished episodes)"
