@@ -68,7 +68,7 @@ def result_of(state: ExperimentState) -> tuple[float | None, str]:
     trial = state.best_trial()
     if trial is None:
         return None, "no trial has reported a mean return yet"
-    so_far = " so far" if state.status == "running" else ""
+    so_far = " so far" if state.status in ("running", "stopped", "unknown") else ""  # a run that may go on
     e = trial.final_evaluation
     if e is not None:
         episodes = len(e.get("returns") or ()) or "its"
