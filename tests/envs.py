@@ -51,3 +51,26 @@ class LuckyFirstEpisode(gym.Env):
         done = self.t >= self.length
         pay = (self.lucky if self.episodes == 1 else 1.0) if done else 0.0
         return np.array([self.t / self.length, 0.0], np.float32), pay, done, False, {}
+
+
+class StallingCartPole(CartPoleEnv):
+    """CartPole whose ``step`` stalls once, for ``stall_s``, after ``stall_after`` steps in its process, and first
+    writes that process's pid to ``flag``: an iteration that reports nothing for a while (Tune saves its state
+    meanwhile), during which a test can kill the trial's worker."""
+
+    steps = 0  # per process: the trial's worker
+
+    def __init__(self, flag: str = "", stall_after: int = 400, stall_s: float = 10.0, render_mode=None):
+        super().__init__(render_mode=render_mode)
+        self.flag, self.stall_after, self.stall_s = flag, stall_after, stall_s
+
+    def step(self, action):
+        StallingCartPole.steps += 1
+        if StallingCartPole.steps == self.stall_after:
+            import os
+            import time
+
+            with open(self.flag, "w") as fh:
+                fh.write(str(os.getpid()))
+            time.sleep(self.stall_s)
+        return super().step(action)

@@ -1,7 +1,6 @@
 """Stop, crash, resume: nothing lost. Real Ray, small runs, interrupted the ways a desktop user's runs are
 (Ctrl-C or Stop, a killed runner, a killed worker, a torn last line in the event log), then resumed."""
 
-import collections
 import json
 import os
 import signal
@@ -359,52 +358,29 @@ def test_a_killed_app_leaves_its_run_going_to_the_end_and_then_nothing_behind(tm
 ITERATIONS = 150
 
 
-def _controller_with_a_running_trial(monkeypatch, tmp_path):
-    """Tune's own TuneController and Trial, as far as a trial's failure reaches them, without a Ray session: the
-    trial is RUNNING, its actor already forgotten (a killed worker fails its actor before its task: Ray's
-    RayActorManager._actor_task_failed), and Tune has saved its state since the trial's last result."""
-    from ray.exceptions import RayActorError
-    from ray.tune.callback import CallbackList
-    from ray.tune.execution.tune_controller import TuneController
-    from ray.tune.experiment import Trial
-    from ray.tune.schedulers import FIFOScheduler
-    from ray.tune.search import BasicVariantGenerator
-
-    monkeypatch.setattr(Trial, "local_path", property(lambda self: None))  # no error file: no session folder
-    controller = TuneController.__new__(TuneController)
-    for name in ("_pending_trials", "_running_trials", "_paused_trials", "_stopped_trials", "_failed_trials",
-                 "_trials_to_cache"):
-        setattr(controller, name, set())
-    controller.__dict__.update(_pending_trials_list=[], _paused_trials_list=[], _resources_to_pending_trials=collections.defaultdict(set),
-                               _trial_metadata={}, _trial_to_actor={}, _cached_trial_decisions={},
-                               _has_errored=False, _scheduler_alg=FIFOScheduler(),
-                               _search_alg=BasicVariantGenerator(), _callbacks=CallbackList([]), _iteration=0,
-                               _trials=[])
-    trial = Trial("PPO", config={}, stub=True, max_failures=0)
-    trial.set_status(Trial.RUNNING)
-    controller._running_trials.add(trial)
-    controller._mark_trial_to_checkpoint(trial)
-    controller._get_trial_checkpoints()  # Tune's periodic save, after the trial's last result
-
-    def fail_and_save() -> str:
-        controller._process_trial_failure(trial, RayActorError())
-        assert trial.status == Trial.ERROR  # in memory, always
-        return json.loads(controller._get_trial_checkpoints()[trial.trial_id][0])["status"]
-    return fail_and_save
-
-
-def test_a_trial_whose_worker_died_is_saved_as_errored_so_a_resume_does_not_train_it_again(monkeypatch, tmp_path):
-    """The 4 December race in the killed-worker test below: Tune 2.60's saved state kept such a trial RUNNING
-    (the first half proves Tune still does; when it stops, runner._save_every_status_change can go)."""
-    from ray.tune.execution.tune_controller import TuneController
-
-    from rlstudio.engine import runner
-
-    assert _controller_with_a_running_trial(monkeypatch, tmp_path)() == "RUNNING"
-    monkeypatch.setattr(TuneController, "_set_trial_status", TuneController._set_trial_status)  # undone after
-    runner._save_every_status_change()
-    runner._save_every_status_change()  # a second run in the same runner (a resume) wraps it once
-    assert _controller_with_a_running_trial(monkeypatch, tmp_path)() == "ERROR"
+@ray
+def test_a_worker_killed_after_tunes_last_save_errors_its_trial_for_good(tmp_path, ray_session):
+    """runner._save_every_status_change, every time: the trial's worker dies in an iteration that reports nothing
+    for seconds, so Tune has saved its state since the trial's last result (what the killed-worker test below hit
+    once in five runs). The run ends failed, not "stopped, resumable" (exit 3, without the fix), and Tune's saved
+    state, which a resume continues, has the trial errored."""
+    flag = tmp_path / "stalled"
+    data = {**TINY, "name": "stall", "hyperparameters": {**TINY["hyperparameters"], "lr": 0.001},
+            "env": {"entry_point": "envs:StallingCartPole", "kwargs": {"flag": str(flag), "stall_after": 400}},
+            "stop": {"iterations": 30}, "checkpoint": {"every": 2, "at_end": True, "max_failures": 0}}
+    proc, storage = start_run(tmp_path, data, ray_session.address, "--trust")  # tests/envs.py, trusted for it
+    deadline = time.monotonic() + 120
+    while not (flag.exists() and flag.read_text()) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(5)  # Tune saves every 2 s (TUNE_GLOBAL_CHECKPOINT_S), also while no result comes
+    os.kill(int(flag.read_text()), signal.SIGKILL)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out + err
+    folder, = [p for p in storage.iterdir() if p.is_dir()]
+    [trial] = ExperimentState.load(folder).trials.values()
+    assert read_events(folder)[-1]["status"] == "failed" and trial.status == "errored"
+    assert recovery.tune_trials(folder) == {trial.trial_id: "ERROR"}
 
 
 @ray
@@ -455,7 +431,7 @@ def test_a_killed_worker_is_retried_from_its_checkpoint_then_errors_and_a_killed
     trial = ExperimentState.load(folder).trials[tid]
     assert status_text(trial) == "errored after 1 restart"
     # Tune saves its state every 2 s (TUNE_GLOBAL_CHECKPOINT_S), then a resume leaves the trial errored. Without
-    # runner._save_every_status_change Tune's save could keep the trial RUNNING for good (the unit test above)
+    # runner._save_every_status_change Tune's save could keep the trial RUNNING for good (the test above)
     deadline = time.monotonic() + 30
     while (recovery.tune_trials(folder) or {}).get(tid) != "ERROR" and time.monotonic() < deadline:
         time.sleep(0.2)

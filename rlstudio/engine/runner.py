@@ -472,12 +472,12 @@ def _save_every_status_change() -> None:
     Tune 2.60 writes a trial into its saved state only when the trial is marked for it (``_mark_trial_to_checkpoint``:
     at its start, its results, its checkpoints, a stop of a live actor). A killed or crashed trial worker fails its
     actor first: ``_actor_failed`` forgets the actor, then the failed task ends the trial through
-    ``_schedule_trial_stop``, which sets ERROR but marks the trial only while its actor is known. So when Tune
-    saved its state between the trial's last result and its death, the saved state kept it RUNNING with its old
-    failure count: the runner's ``_finish`` (which trusts the saved state) said "stopped, resumable", and a resume
-    trained the errored trial again (seen once in test_recovery's killed-worker test). Marking the trial at every
-    status change closes that gap; the next save (at most TUNE_GLOBAL_CHECKPOINT_S later, and always at the end
-    of ``fit``) writes it."""
+    ``_schedule_trial_stop``, which sets ERROR but marks the trial only while its actor is known. So when Tune saved
+    its state between the trial's last result and its death, the saved state kept it RUNNING with its old failure
+    count: the runner's ``_finish`` (which trusts the saved state) said "stopped, resumable", and a resume trained
+    the errored trial again (test_recovery's test_a_worker_killed_after_tunes_last_save_...). Marking the trial at
+    every status change closes that gap; the next save (at most TUNE_GLOBAL_CHECKPOINT_S later, and always at the
+    end of ``fit``) writes it."""
     from ray.tune.execution.tune_controller import TuneController
 
     if getattr(TuneController._set_trial_status, "_rlstudio", False):
