@@ -173,17 +173,12 @@ def test_a_recorded_run_and_a_newer_request_supersedes_the_older(qtbot, folders)
 
 def test_experiments_panel_enables_compare_for_two_experiments_or_one_with_several_configurations(qtbot, folders,
                                                                                                    tmp_path):
-    from rlstudio.gui.bridge import TaskRunner
-    from rlstudio.gui.panels.experiments import ExperimentsPanel
+    from window_helpers import experiments_panel
 
     a, b, real = folders
     single = write_group_log(tmp_path / "runs" / "single", 1, 2, 10)
-    tasks = TaskRunner()
-    panel = ExperimentsPanel(tasks, lambda: str(tmp_path / "runs"))
-    qtbot.addWidget(panel)
-    panel.refresh()
+    panel, tasks = experiments_panel(qtbot, tmp_path / "runs", 4)
     tree = panel.tree
-    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 4, timeout=10000)
     items = {Path(tree.topLevelItem(i).data(0, 0x0100)).name: tree.topLevelItem(i) for i in range(4)}
     assert not panel.compare_button.isEnabled()
     items["single"].setSelected(True)

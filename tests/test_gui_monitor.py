@@ -162,8 +162,7 @@ def test_the_experiments_list_shows_what_each_run_found_as_its_summary_says_and_
     """The Result column: not the best iteration's return (the highest of many noisy estimates) but the figure the
     CLI and the best-trial card give, and a tooltip saying what it rests on."""
     from rlstudio.core.events import EventWriter
-    from rlstudio.gui.bridge import TaskRunner
-    from rlstudio.gui.panels.experiments import ExperimentsPanel
+    from window_helpers import experiments_panel
 
     def experiment(name, windows, evaluated=None, finished=None):
         writer = EventWriter(tmp_path / "runs" / name)
@@ -183,12 +182,8 @@ def test_the_experiments_list_shows_what_each_run_found_as_its_summary_says_and_
     experiment("seeds", [200.0, 410.0], finished={"best_group_iqm": 402.5, "best_group_iqm_ci": [380.0, 420.0],
                                                   "best_group_runs": 5})
     experiment("going", [42.0])
-    tasks = TaskRunner()
-    panel = ExperimentsPanel(tasks, lambda: str(tmp_path / "runs"))
-    qtbot.addWidget(panel)
-    panel.refresh()
+    panel, tasks = experiments_panel(qtbot, tmp_path / "runs", 4)
     tree = panel.tree
-    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 4, timeout=10000)
     assert tree.headerItem().text(4) == "Result" and "overstates" in tree.headerItem().toolTip(4)
     rows = {tree.topLevelItem(i).text(0): tree.topLevelItem(i) for i in range(4)}
     assert rows["lucky-peak"].text(4) == "95" and "last 20 episodes" in rows["lucky-peak"].toolTip(4)

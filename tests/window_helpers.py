@@ -36,3 +36,17 @@ def close_window(w) -> None:
     w.document.dirty = False
     w.session.state = "stopped"
     w.close()
+
+
+def experiments_panel(qtbot, storage, rows: int):
+    """The Experiments panel alone on ``storage``, once its scan lists ``rows`` experiments: (panel, its
+    TaskRunner, which the test shuts down)."""
+    from rlstudio.gui.bridge import TaskRunner
+    from rlstudio.gui.panels.experiments import ExperimentsPanel
+
+    tasks = TaskRunner()
+    panel = ExperimentsPanel(tasks, lambda: str(storage))
+    qtbot.addWidget(panel)
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == rows, timeout=10000)
+    return panel, tasks
