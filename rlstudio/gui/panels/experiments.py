@@ -1,5 +1,6 @@
 """The experiments browser: every experiment folder under the storage folder, with status, date and result (what
-the run found, as the best trial was chosen: ``result_of``). Opening one rebuilds the trials and curves from its event log (and follows it if it is still running).
+the run found, as the best trial was chosen: ``result_of``). Opening one rebuilds the trials and curves from its
+event log (and follows it if it is still running).
 Selecting several (or one with several configurations) and choosing Compare… asks for the Compare view."""
 
 from __future__ import annotations
